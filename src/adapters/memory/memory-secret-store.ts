@@ -1,0 +1,60 @@
+import type { KeyMaterial } from '../../core/key-material.js';
+import type { CertificateBundle, SecretStage, SecretStore } from '../../ports/secret-store.js';
+
+interface Versions {
+  current?: { token: string; bundle: CertificateBundle };
+  previous?: { token: string; bundle: CertificateBundle };
+  pending: Map<string, KeyMaterial>;
+}
+
+/** In-memory SecretStore: the reference fake for the contract suite and unit tests. */
+export class MemorySecretStore implements SecretStore {
+  readonly #secrets = new Map<string, Versions>();
+  readonly #accountKeys = new Map<string, Promise<KeyMaterial>>();
+  /** Versions created per secret, for tests that count writes. */
+  readonly versionsCreated = new Map<string, number>();
+
+  #entry(secretId: string): Versions {
+    let entry = this.#secrets.get(secretId);
+    if (!entry) {
+      entry = { pending: new Map() };
+      this.#secrets.set(secretId, entry);
+    }
+    return entry;
+  }
+
+  async writeCertificate(secretId: string, bundle: CertificateBundle, idempotencyToken: string) {
+    const entry = this.#entry(secretId);
+    if (entry.current?.token === idempotencyToken) return { created: false };
+    entry.previous = entry.current;
+    entry.current = { token: idempotencyToken, bundle: { ...bundle, domains: [...bundle.domains] } };
+    this.versionsCreated.set(secretId, (this.versionsCreated.get(secretId) ?? 0) + 1);
+    return { created: true };
+  }
+
+  async readCertificate(secretId: string, stage: SecretStage = 'current') {
+    const version = this.#secrets.get(secretId)?.[stage];
+    return version ? { ...version.bundle, domains: [...version.bundle.domains] } : undefined;
+  }
+
+  async stagePendingKey(secretId: string, attemptId: string, key: KeyMaterial) {
+    this.#entry(secretId).pending.set(attemptId, key);
+  }
+
+  async readPendingKey(secretId: string, attemptId: string) {
+    return this.#secrets.get(secretId)?.pending.get(attemptId);
+  }
+
+  async discardPendingKey(secretId: string, attemptId: string) {
+    this.#secrets.get(secretId)?.pending.delete(attemptId);
+  }
+
+  getOrCreateAccountKey(directoryUrl: string, generate: () => Promise<KeyMaterial>) {
+    let key = this.#accountKeys.get(directoryUrl);
+    if (!key) {
+      key = generate();
+      this.#accountKeys.set(directoryUrl, key);
+    }
+    return key;
+  }
+}

@@ -1,0 +1,42 @@
+import type { CertificateRecord } from '../core/certificate-record.js';
+import type { Instant } from '../core/time.js';
+
+/** One entry of the due index: enough to hand the record to a worker. */
+export interface DueRecordRef {
+  id: string;
+  nextAttemptAt: Instant;
+}
+
+/**
+ * Durable certificate records with a lease lock and optimistic versions.
+ *
+ * Contract (the shared suite in test/contract/certificate-records.contract.ts checks
+ * every implementation against it):
+ * - `get` is strongly consistent and returns `undefined` for a missing id.
+ * - `create` stores version 1; it throws CertloopError kind `conflict` if the id exists.
+ * - `put` replaces the whole record only if the stored version equals
+ *   `expectedVersion`, and stores version `expectedVersion + 1` (the argument's own
+ *   `version` field is ignored). Otherwise it throws kind `conflict` and changes
+ *   nothing. The version is the fencing token: a worker whose lease ran out and was
+ *   taken over cannot overwrite newer state.
+ * - `acquireLease` takes the lease when there is none or it expired (`until < now`),
+ *   sets `{owner, until: now + durationMs}`, increments the version and returns the
+ *   record as stored (the re-read). It returns `undefined` when another live lease
+ *   holds it or the record does not exist. The same owner does not re-enter a live lease.
+ * - `findDue` returns records whose `nextAttemptAt <= now`, oldest first, at most
+ *   `limit`; records without `nextAttemptAt` never appear. Its cost follows the number
+ *   of due records, not the table size (no Scan).
+ * - `list` returns every record (operator views; not for the hot path).
+ * - `delete` removes a record if present.
+ * Errors: throttling or unavailability of the backing store surface as kind
+ * `infrastructure`.
+ */
+export interface CertificateRecordStore {
+  get(id: string): Promise<CertificateRecord | undefined>;
+  create(record: Omit<CertificateRecord, 'version'>): Promise<CertificateRecord>;
+  put(record: CertificateRecord, expectedVersion: number): Promise<CertificateRecord>;
+  acquireLease(id: string, owner: string, now: Instant, durationMs: number): Promise<CertificateRecord | undefined>;
+  findDue(now: Instant, limit: number): Promise<DueRecordRef[]>;
+  list(): Promise<CertificateRecord[]>;
+  delete(id: string): Promise<void>;
+}

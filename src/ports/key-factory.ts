@@ -1,0 +1,13 @@
+import type { KeyMaterial } from '../core/key-material.js';
+import type { KeyType } from '../core/key-type.js';
+
+/**
+ * Private keys and CSRs for certificates.
+ * - `generate` makes a new private key of the type (fresh randomness every call).
+ * - `createCsr` makes a PEM CSR for exactly `domains` signed by `key` (the first
+ *   non-wildcard name, or the first name, becomes the common name).
+ */
+export interface KeyFactory {
+  generate(keyType: KeyType): Promise<KeyMaterial>;
+  createCsr(key: KeyMaterial, domains: string[]): Promise<string>;
+}

@@ -1,0 +1,58 @@
+import type { KeyMaterial } from '../core/key-material.js';
+import type { KeyType } from '../core/key-type.js';
+
+/** A certificate with its key, as published for consumers. */
+export interface CertificateBundle {
+  /** Leaf certificate, PEM. */
+  certificate: string;
+  /** Intermediates, PEM (may be empty). */
+  chain: string;
+  /** Leaf followed by intermediates, PEM. */
+  fullchain: string;
+  privateKey: KeyMaterial;
+  /** SANs, sorted. */
+  domains: string[];
+  /** Hex serial number, upper case, no separators. */
+  serial: string;
+  /** ISO 8601. */
+  notBefore: string;
+  notAfter: string;
+  /** X.509 issuer of the leaf (the CA's distinguished name). */
+  issuer: string;
+  keyType: KeyType;
+}
+
+export type SecretStage = 'current' | 'previous';
+
+/**
+ * Where certificates, staged keys and ACME account keys live.
+ *
+ * Contract (checked by test/contract/secret-store.contract.ts):
+ * - `writeCertificate` publishes a new version atomically: afterwards `current` is the
+ *   new bundle and `previous` is what was `current`. A consumer never sees a
+ *   certificate without its matching key. Writing again with the same
+ *   `idempotencyToken` creates no new version and returns `{ created: false }`.
+ * - `readCertificate` returns `undefined` when the stage has nothing.
+ * - `stagePendingKey` keeps a private key for an order in flight (attempt id), so that
+ *   a crashed run can finish the order with the same key. `readPendingKey` returns it
+ *   or `undefined`; `discardPendingKey` removes it (no error if absent). Staged keys are
+ *   never visible as `current`.
+ * - `getOrCreateAccountKey` returns the ACME account key of a directory URL, calling
+ *   `generate` and storing its result only when none exists. Concurrent callers end up
+ *   with the same key (the first stored wins).
+ * - Nothing here ever logs key material.
+ * Errors: throttling or unavailability surface as CertloopError kind `infrastructure`;
+ * a secret that does not exist (AWS) as kind `not-found`.
+ */
+export interface SecretStore {
+  writeCertificate(
+    secretId: string,
+    bundle: CertificateBundle,
+    idempotencyToken: string,
+  ): Promise<{ created: boolean }>;
+  readCertificate(secretId: string, stage?: SecretStage): Promise<CertificateBundle | undefined>;
+  stagePendingKey(secretId: string, attemptId: string, key: KeyMaterial): Promise<void>;
+  readPendingKey(secretId: string, attemptId: string): Promise<KeyMaterial | undefined>;
+  discardPendingKey(secretId: string, attemptId: string): Promise<void>;
+  getOrCreateAccountKey(directoryUrl: string, generate: () => Promise<KeyMaterial>): Promise<KeyMaterial>;
+}
