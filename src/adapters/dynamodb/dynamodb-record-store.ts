@@ -1,0 +1,283 @@
+import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  ScanCommand,
+  type ScanCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { type CertificateRecord, DUE_INDEX_SHARDS } from '../../core/certificate-record.js';
+import { CertloopError } from '../../core/errors.js';
+import type { Instant } from '../../core/time.js';
+import type { CertificateRecordStore, DueRecordRef } from '../../ports/certificate-records.js';
+import { isConditionalCheckFailed, RECORDS_SOURCE, translateDynamoDbError } from './errors.js';
+import {
+  CERTIFICATE_ITEM_KIND,
+  certificateKey,
+  DUE_INDEX_NAME,
+  DUE_INDEX_PARTITION_KEY,
+  DUE_INDEX_SORT_KEY,
+  ITEM_KIND_ATTRIBUTE,
+  idFromCertificateKey,
+  recordFromItem,
+  recordToItem,
+  TABLE_PARTITION_KEY,
+} from './table-schema.js';
+
+export interface DynamoDbRecordStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Partitions of the due index; must match the shards records are written with. */
+  shards?: number;
+}
+
+/**
+ * CertificateRecordStore on one DynamoDB table (shape: table-schema.ts). Every expression
+ * names its attributes through ExpressionAttributeNames, since several of them (`owner`,
+ * `status`, `shard`, ...) are reserved words.
+ */
+export class DynamoDbRecordStore implements CertificateRecordStore {
+  readonly #documents: DynamoDBDocumentClient;
+  readonly #tableName: string;
+  readonly #shards: number;
+  #consumedReadCapacity = 0;
+
+  constructor(options: DynamoDbRecordStoreOptions) {
+    const shards = options.shards ?? DUE_INDEX_SHARDS;
+    if (!Number.isInteger(shards) || shards < 1) {
+      throw new RangeError(`shards must be a positive integer, got ${shards}`);
+    }
+    this.#documents = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.#tableName = options.tableName;
+    this.#shards = shards;
+  }
+
+  get tableName(): string {
+    return this.#tableName;
+  }
+
+  /**
+   * Read capacity units consumed by `findDue` queries since this store was created, as
+   * DynamoDB reported them (ReturnConsumedCapacity TOTAL). Other calls are not counted,
+   * so that the figure shows the cost of finding due work.
+   */
+  get consumedReadCapacity(): number {
+    return this.#consumedReadCapacity;
+  }
+
+  async get(id: string): Promise<CertificateRecord | undefined> {
+    const output = await this.#call(`get certificate record ${id}`, () =>
+      this.#documents.send(
+        new GetCommand({
+          TableName: this.#tableName,
+          Key: { [TABLE_PARTITION_KEY]: certificateKey(id) },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return output.Item ? recordFromItem(output.Item) : undefined;
+  }
+
+  async create(record: Omit<CertificateRecord, 'version'>): Promise<CertificateRecord> {
+    const stored: CertificateRecord = { ...record, version: 1 };
+    this.#checkShard(stored);
+    const item = recordToItem(stored);
+    try {
+      await this.#documents.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_PARTITION_KEY },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) {
+        throw new CertloopError('conflict', `certificate record ${record.id} already exists`, {
+          source: RECORDS_SOURCE,
+          cause: error,
+        });
+      }
+      throw this.#translate(error, `create certificate record ${record.id}`);
+    }
+    return recordFromItem(item);
+  }
+
+  async put(record: CertificateRecord, expectedVersion: number): Promise<CertificateRecord> {
+    const stored: CertificateRecord = { ...record, version: expectedVersion + 1 };
+    this.#checkShard(stored);
+    const item = recordToItem(stored);
+    try {
+      await this.#documents.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: item,
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) {
+        throw new CertloopError(
+          'conflict',
+          `certificate record ${record.id} is not at version ${expectedVersion} (missing or changed since read)`,
+          { source: RECORDS_SOURCE, cause: error },
+        );
+      }
+      throw this.#translate(error, `put certificate record ${record.id}`);
+    }
+    return recordFromItem(item);
+  }
+
+  async acquireLease(
+    id: string,
+    owner: string,
+    now: Instant,
+    durationMs: number,
+  ): Promise<CertificateRecord | undefined> {
+    try {
+      const output = await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { [TABLE_PARTITION_KEY]: certificateKey(id) },
+          ConditionExpression:
+            'attribute_exists(#pk) AND (attribute_not_exists(#lease) OR #lease.#until < :now)',
+          UpdateExpression: 'SET #lease = :lease, #version = #version + :one, #updatedAt = :now',
+          ExpressionAttributeNames: {
+            '#pk': TABLE_PARTITION_KEY,
+            '#lease': 'lease',
+            '#until': 'until',
+            '#version': 'version',
+            '#updatedAt': 'updatedAt',
+          },
+          ExpressionAttributeValues: {
+            ':now': now,
+            ':one': 1,
+            ':lease': { owner, until: now + durationMs },
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return output.Attributes ? recordFromItem(output.Attributes) : undefined;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw this.#translate(error, `acquire lease on certificate record ${id}`);
+    }
+  }
+
+  async findDue(now: Instant, limit: number): Promise<DueRecordRef[]> {
+    const wanted = Math.floor(limit);
+    if (!(wanted >= 1)) return [];
+    const perShard = await Promise.all(
+      Array.from({ length: this.#shards }, (_, shard) => this.#dueInShard(shard, now, wanted)),
+    );
+    return perShard
+      .flat()
+      .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || compareIds(a.id, b.id))
+      .slice(0, wanted);
+  }
+
+  async list(): Promise<CertificateRecord[]> {
+    const records: CertificateRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: ScanCommandOutput = await this.#call('list certificate records', () =>
+        this.#documents.send(
+          new ScanCommand({
+            TableName: this.#tableName,
+            ConsistentRead: true,
+            FilterExpression: '#kind = :kind',
+            ExpressionAttributeNames: { '#kind': ITEM_KIND_ATTRIBUTE },
+            ExpressionAttributeValues: { ':kind': CERTIFICATE_ITEM_KIND },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) records.push(recordFromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records.sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.#call(`delete certificate record ${id}`, () =>
+      this.#documents.send(
+        new DeleteCommand({
+          TableName: this.#tableName,
+          Key: { [TABLE_PARTITION_KEY]: certificateKey(id) },
+        }),
+      ),
+    );
+  }
+
+  /** Oldest due entries of one shard, at most `limit`, paginating only while short. */
+  async #dueInShard(shard: number, now: Instant, limit: number): Promise<DueRecordRef[]> {
+    const due: DueRecordRef[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.#call(`find due records in shard ${shard}`, () =>
+        this.#documents.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            IndexName: DUE_INDEX_NAME,
+            KeyConditionExpression: '#shard = :shard AND #next <= :now',
+            ExpressionAttributeNames: {
+              '#shard': DUE_INDEX_PARTITION_KEY,
+              '#next': DUE_INDEX_SORT_KEY,
+            },
+            ExpressionAttributeValues: { ':shard': shard, ':now': now },
+            ScanIndexForward: true,
+            Limit: limit - due.length,
+            ExclusiveStartKey: startKey,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      this.#countReads(page.ConsumedCapacity);
+      for (const item of page.Items ?? []) {
+        const id = idFromCertificateKey(item[TABLE_PARTITION_KEY]);
+        const nextAttemptAt = item[DUE_INDEX_SORT_KEY];
+        // Other item kinds could share the index; only certificate records count.
+        if (id !== undefined && typeof nextAttemptAt === 'number') due.push({ id, nextAttemptAt });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && due.length < limit);
+    return due;
+  }
+
+  #countReads(capacity: ConsumedCapacity | undefined): void {
+    const units = capacity?.ReadCapacityUnits ?? capacity?.CapacityUnits ?? 0;
+    this.#consumedReadCapacity += units;
+  }
+
+  #checkShard(record: CertificateRecord): void {
+    if (!Number.isInteger(record.shard) || record.shard < 0 || record.shard >= this.#shards) {
+      throw new RangeError(
+        `certificate record ${record.id} has shard ${record.shard}; this table has shards 0..${this.#shards - 1}`,
+      );
+    }
+  }
+
+  async #call<T>(action: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw this.#translate(error, action);
+    }
+  }
+
+  #translate(error: unknown, action: string): CertloopError {
+    return translateDynamoDbError(error, { tableName: this.#tableName, action });
+  }
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
