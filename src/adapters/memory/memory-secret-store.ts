@@ -25,7 +25,10 @@ export class MemorySecretStore implements SecretStore {
 
   async writeCertificate(secretId: string, bundle: CertificateBundle, idempotencyToken: string) {
     const entry = this.#entry(secretId);
-    if (entry.current?.token === idempotencyToken) return { created: false };
+    // A retry of either stored version is not a new version (and never rolls back).
+    if (entry.current?.token === idempotencyToken || entry.previous?.token === idempotencyToken) {
+      return { created: false };
+    }
     entry.previous = entry.current;
     entry.current = { token: idempotencyToken, bundle: { ...bundle, domains: [...bundle.domains] } };
     this.versionsCreated.set(secretId, (this.versionsCreated.get(secretId) ?? 0) + 1);
