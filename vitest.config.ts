@@ -1,4 +1,8 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+const logDir = join(process.cwd(), 'test', '.logs');
 
 // Two groups: the suite itself, then an audit that reads every log line the suite
 // printed (captured by test/support/capture-output.ts) and fails on key material.
@@ -7,6 +11,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // console.* from tests travels to this process; keep a copy for the audit too.
+    onConsoleLog(log) {
+      mkdirSync(logDir, { recursive: true });
+      appendFileSync(join(logDir, 'console.log'), log);
+    },
     projects: [
       {
         extends: true,
@@ -15,6 +24,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/audit/**'],
           setupFiles: ['test/support/capture-output.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
           sequence: { groupOrder: 0 },
         },
       },
