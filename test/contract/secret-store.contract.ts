@@ -15,11 +15,28 @@ import {
 export interface SecretStoreFixture {
   store: SecretStore;
   teardown(): Promise<void>;
+  /**
+   * Makes `secretId` exist before the test uses it, for stores where certloop writes
+   * into secrets that someone else created (Secrets Manager: the user creates and tags
+   * the secret). Called for every id in CONTRACT_SECRET_IDS before each test. Stores
+   * that create on first write leave it undefined.
+   */
+  prepare?(secretId: string): Promise<void>;
 }
 
 const SECRET = 'www-example';
 const ARN_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:certloop/api-Ab12Cd';
 const DIRECTORY = 'https://acme.example/directory';
+
+/** Every secret id the contract reads or writes (account keys excepted). */
+export const CONTRACT_SECRET_IDS: readonly string[] = [
+  SECRET,
+  ARN_SECRET,
+  `${ARN_SECRET}x`,
+  'never-written',
+  'alpha',
+  'beta',
+];
 
 /** Everything but the key, plus a digest of the key: comparable and safe to print. */
 function view(bundle: CertificateBundle | undefined) {
@@ -54,6 +71,8 @@ export function describeSecretStoreContract(
     beforeEach(async () => {
       fixture = await setup();
       store = fixture.store;
+      const prepared = fixture;
+      await Promise.all(CONTRACT_SECRET_IDS.map((id) => prepared.prepare?.(id)));
     });
 
     afterEach(async () => {

@@ -1,8 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { SecretsManagerSecretStore } from '../../src/adapters/aws/secrets-manager-secret-store.js';
 import { DirectorySecretStore } from '../../src/adapters/local/directory-secret-store.js';
 import { MemorySecretStore } from '../../src/adapters/memory/memory-secret-store.js';
+import { type MotoEnv, useMotoEnv } from '../support/moto.js';
 import { describeSecretStoreContract } from './secret-store.contract.js';
 
 describeSecretStoreContract('MemorySecretStore', async () => ({
@@ -16,4 +20,34 @@ describeSecretStoreContract('DirectorySecretStore', async () => {
     store: new DirectorySecretStore({ root }),
     teardown: () => rm(root, { recursive: true, force: true }),
   };
+});
+
+describe('on moto', () => {
+  let moto: MotoEnv | undefined;
+  beforeAll(async () => {
+    moto = await useMotoEnv();
+  });
+  afterAll(async () => {
+    await moto?.teardown();
+  });
+
+  // On AWS the user creates and tags the secret and certloop only adds versions, so the
+  // fixture creates every secret the contract uses (empty, like `aws secretsmanager
+  // create-secret --name x` without a value). An ARN-shaped id names the secret after
+  // `secret:`; moto resolves such an ARN by that name.
+  describeSecretStoreContract('SecretsManagerSecretStore on moto', async () => {
+    if (!moto) throw new Error('moto did not start');
+    await moto.reset();
+    const client = new SecretsManagerClient({});
+    return {
+      store: new SecretsManagerSecretStore({ client }),
+      prepare: async (secretId) => {
+        const name = secretId.startsWith('arn:') ? secretId.split(':secret:')[1] : secretId;
+        await client.send(
+          new CreateSecretCommand({ Name: name, Tags: [{ Key: 'certloop:domains', Value: 'x' }] }),
+        );
+      },
+      teardown: async () => client.destroy(),
+    };
+  });
 });
