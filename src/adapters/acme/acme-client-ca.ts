@@ -1,0 +1,449 @@
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import type { Authorization, Order } from 'acme-client';
+import { axios as acmeAxios, Client } from 'acme-client';
+import { CertloopError } from '../../core/errors.js';
+import type { AcmeCa, Dns01Challenge, OrderState, OrderStatus } from '../../ports/acme-ca.js';
+import type { KeyFactory } from '../../ports/key-factory.js';
+import type { Logger } from '../../ports/logger.js';
+import type { SecretStore } from '../../ports/secret-store.js';
+import { NodeKeyFactory } from '../crypto/node-key-factory.js';
+import {
+  type AcmeOperationContext,
+  AcmeProblemError,
+  asProblem,
+  combineErrors,
+  kindForProblemType,
+  parseRetryAfter,
+  sanitize,
+  shortProblemType,
+  translateAcmeError,
+  validationError,
+} from './acme-errors.js';
+
+export interface AcmeClientCaOptions {
+  directoryUrl: string;
+  /** Contact for the account (`mailto:`), if any. */
+  contactEmail?: string;
+  /** Where the account key lives (one per directory URL). */
+  secrets: SecretStore;
+  /** Generates the account key (EC P-256) when the store has none. Default NodeKeyFactory. */
+  keys?: KeyFactory;
+  /** An extra CA (PEM) to trust for the directory's HTTPS, e.g. pebble's listener certificate. */
+  trustedCaPem?: string;
+  logger?: Logger;
+  /**
+   * Polling of authorizations and orders (acme-client's backoff): attempts, first and
+   * largest delay (doubling in between). Default 15 attempts from 0.5 s up to 10 s, about
+   * 105 s in all.
+   */
+  polling?: { attempts?: number; minDelayMs?: number; maxDelayMs?: number };
+  /** Timeout of one HTTP request to the CA. Default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+/** The part of acme-client's (untyped) per-client HTTP layer this adapter hooks into. */
+interface AcmeHttpResponse {
+  status: number;
+  headers: Record<string, unknown>;
+  data: unknown;
+}
+interface AcmeHttpLayer {
+  request(url: string, method: string, opts?: Record<string, unknown>): Promise<AcmeHttpResponse>;
+}
+
+const ORDER_STATUSES: readonly OrderStatus[] = [
+  'pending',
+  'ready',
+  'processing',
+  'valid',
+  'invalid',
+];
+
+function toOrderState(order: Order): OrderState {
+  if (!ORDER_STATUSES.includes(order.status)) {
+    throw new CertloopError('transient', `ACME order ${order.url} has an unknown status`, {
+      source: 'ca',
+    });
+  }
+  const state: OrderState = {
+    url: order.url,
+    status: order.status,
+    // Order identifiers carry the `*.` of wildcards (their authorizations do not).
+    domains: order.identifiers.map((identifier) => identifier.value).sort(),
+  };
+  if (order.expires !== undefined) {
+    const expiresAt = Date.parse(order.expires);
+    if (!Number.isNaN(expiresAt)) state.expiresAt = expiresAt;
+  }
+  return state;
+}
+
+function authorizationName(authz: Authorization): string {
+  const base = authz.identifier.value.replace(/^\*\./, '');
+  return authz.wildcard ? `*.${base}` : base;
+}
+
+/**
+ * Stops acme-client's axios interceptor from sleeping on HTTP 429 (it would wait for
+ * Retry-After, up to five times, before giving up): a rate limit surfaces at once as
+ * `rate-limited` and the scheduler owns the waiting. Response transforms run with the
+ * request config as `this`, the same object the retry interceptor reads next.
+ */
+function noRetryOnRateLimit(
+  this: { retryAttempt?: number },
+  data: unknown,
+  _headers: unknown,
+  status?: number,
+) {
+  if (status === 429) this.retryAttempt = Number.POSITIVE_INFINITY;
+  return data;
+}
+
+/** AcmeCa on acme-client 5.4: one ACME account per instance, created on first use. */
+export class AcmeClientCa implements AcmeCa {
+  readonly directoryUrl: string;
+  readonly #options: AcmeClientCaOptions;
+  readonly #keys: KeyFactory;
+  readonly #agent: Agent | undefined;
+  #client: Promise<Client> | undefined;
+
+  constructor(options: AcmeClientCaOptions) {
+    this.directoryUrl = options.directoryUrl;
+    this.#options = options;
+    this.#keys = options.keys ?? new NodeKeyFactory();
+    // Only this instance's requests trust the extra CA (system roots stay trusted).
+    this.#agent =
+      options.trustedCaPem === undefined
+        ? undefined
+        : new Agent({ ca: [...rootCertificates, options.trustedCaPem], keepAlive: true });
+  }
+
+  /** The account URL, creating or finding the account if needed. */
+  async accountUrl(): Promise<string> {
+    return (await this.#account()).getAccountUrl();
+  }
+
+  async placeOrder(request: {
+    domains: string[];
+    profile?: string;
+    replaces?: string;
+  }): Promise<OrderState> {
+    const client = await this.#account();
+    // acme-client sends newOrder fields it does not know (profile, replaces) unchanged.
+    const payload: Parameters<Client['createOrder']>[0] & { profile?: string; replaces?: string } =
+      {
+        identifiers: request.domains.map((value) => ({ type: 'dns', value })),
+      };
+    if (request.profile !== undefined) payload.profile = request.profile;
+    if (request.replaces !== undefined) payload.replaces = request.replaces;
+    const order = await this.#call({ operation: 'place order', identifiers: request.domains }, () =>
+      client.createOrder(payload),
+    );
+    this.#options.logger?.debug('acme order placed', {
+      orderUrl: order.url,
+      status: order.status,
+      domains: request.domains,
+    });
+    return toOrderState(order);
+  }
+
+  async getOrder(url: string): Promise<OrderState> {
+    return toOrderState(await this.#fetchOrder(await this.#account(), url, 'read order'));
+  }
+
+  async pendingDns01Challenges(orderUrl: string): Promise<Dns01Challenge[]> {
+    const client = await this.#account();
+    const order = await this.#fetchOrder(client, orderUrl, 'list challenges');
+    const authorizations = await this.#call({ operation: 'read authorizations', orderUrl }, () =>
+      client.getAuthorizations(order),
+    );
+    const challenges: Dns01Challenge[] = [];
+    for (const authz of authorizations) {
+      if (authz.status !== 'pending') continue;
+      const identifier = authorizationName(authz);
+      const challenge = authz.challenges.find((candidate) => candidate.type === 'dns-01');
+      if (!challenge) {
+        const message = `the CA offers no dns-01 challenge for ${identifier}`;
+        throw new CertloopError('permanent', message, { source: 'ca' });
+      }
+      challenges.push({
+        identifier,
+        recordName: `_acme-challenge.${authz.identifier.value.replace(/^\*\./, '')}`,
+        // For dns-01 this is already the TXT value: base64url(SHA-256(key authorization)).
+        recordValue: await client.getChallengeKeyAuthorization(challenge),
+        challengeUrl: challenge.url,
+        authorizationUrl: authz.url,
+      });
+    }
+    return challenges.sort((a, b) => a.identifier.localeCompare(b.identifier));
+  }
+
+  async answerChallenges(challenges: Dns01Challenge[]): Promise<void> {
+    if (challenges.length === 0) return;
+    const client = await this.#account();
+    const results = await Promise.allSettled(
+      challenges.map((challenge) => this.#answer(client, challenge)),
+    );
+    const failures = results.flatMap((result) =>
+      result.status === 'rejected'
+        ? [translateAcmeError(result.reason, { operation: 'answer challenge' })]
+        : [],
+    );
+    if (failures.length > 0) throw combineErrors(failures);
+    this.#options.logger?.debug('acme challenges answered', { count: challenges.length });
+  }
+
+  async finalize(orderUrl: string, csrPem: string): Promise<OrderState> {
+    const client = await this.#account();
+    let order = await this.#fetchOrder(client, orderUrl, 'finalize order');
+    if (order.status === 'ready') {
+      const ready = order;
+      order = await this.#call({ operation: 'finalize order', orderUrl }, () =>
+        client.finalizeOrder(ready, csrPem),
+      );
+    } else if (order.status === 'pending' || order.status === 'invalid') {
+      throw this.#orderNotUsable(order, 'finalize');
+    }
+    // 'processing' (here or after a crash) or 'valid' (already finalized): wait or return.
+    if (order.status === 'processing') order = await this.#waitForOrder(client, order);
+    this.#options.logger?.debug('acme order finalized', { orderUrl, status: order.status });
+    return toOrderState(order);
+  }
+
+  async downloadCertificate(orderUrl: string): Promise<string> {
+    const client = await this.#account();
+    let order = await this.#fetchOrder(client, orderUrl, 'download certificate');
+    if (order.status === 'processing') order = await this.#waitForOrder(client, order);
+    if (order.status !== 'valid') throw this.#orderNotUsable(order, 'download the certificate of');
+    const valid = order;
+    return this.#call({ operation: 'download certificate', orderUrl }, () =>
+      client.getCertificate(valid),
+    );
+  }
+
+  #account(): Promise<Client> {
+    if (!this.#client) {
+      const attempt = this.#connect();
+      this.#client = attempt;
+      // A failed attempt is forgotten so that the next call tries again.
+      attempt.catch(() => {
+        if (this.#client === attempt) this.#client = undefined;
+      });
+    }
+    return this.#client;
+  }
+
+  async #connect(): Promise<Client> {
+    const key = await this.#options.secrets.getOrCreateAccountKey(this.directoryUrl, () =>
+      this.#keys.generate('ec-p256'),
+    );
+    const polling = this.#options.polling ?? {};
+    const client = new Client({
+      directoryUrl: this.directoryUrl,
+      accountKey: key.reveal(),
+      backoffAttempts: polling.attempts ?? 15,
+      backoffMin: polling.minDelayMs ?? 500,
+      backoffMax: polling.maxDelayMs ?? 10_000,
+    });
+    this.#hookHttp(client);
+    await this.#findOrCreateAccount(client);
+    this.#options.logger?.info('acme account ready', {
+      directoryUrl: this.directoryUrl,
+      accountUrl: client.getAccountUrl(),
+    });
+    return client;
+  }
+
+  /**
+   * newAccount is idempotent for a known key (RFC 8555 7.3.1: 200 and the account URL),
+   * but acme-client follows a 200 with an account update carrying the same payload, and
+   * an update without contact is refused by pebble ("use POST-as-GET"). So: look the
+   * account up first (`onlyReturnExisting`, followed by a POST-as-GET), create it only
+   * when the CA does not know the key, and look it up once more if the creation lost a
+   * race against another instance holding the same key.
+   */
+  async #findOrCreateAccount(client: Client): Promise<void> {
+    const lookUp = () => client.createAccount({ onlyReturnExisting: true });
+    try {
+      await lookUp();
+      return;
+    } catch (error) {
+      const unknownKey =
+        error instanceof AcmeProblemError &&
+        shortProblemType(error.problem?.type) === 'accountDoesNotExist';
+      if (!unknownKey) throw translateAcmeError(error, { operation: 'find account' });
+    }
+    const contact = this.#options.contactEmail;
+    try {
+      await client.createAccount({
+        termsOfServiceAgreed: true,
+        ...(contact === undefined ? {} : { contact: [`mailto:${contact}`] }),
+      });
+    } catch (error) {
+      await this.#call({ operation: 'create account' }, lookUp).catch(() => {
+        throw translateAcmeError(error, { operation: 'create account' });
+      });
+    }
+  }
+
+  /**
+   * acme-client sends every request through one shared axios instance and offers no
+   * per-client HTTP options. Rather than change that shared instance for the whole
+   * process (every other client would then trust pebble's listener), this wraps the
+   * `request` method of this client's own HTTP layer: it adds this instance's HTTPS
+   * agent, a timeout and the 429 rule, and turns error responses into AcmeProblemError,
+   * which keeps the problem type, status and Retry-After that the library's own errors
+   * drop. `badNonce` answers pass through so that the library can retry them.
+   */
+  #hookHttp(client: Client): void {
+    const http = (client as unknown as { http?: AcmeHttpLayer }).http;
+    if (!http || typeof http.request !== 'function') {
+      // A programming error (an acme-client upgrade), not a CA failure.
+      throw new Error('acme-client internals changed: no per-client HTTP layer to hook');
+    }
+    const original = http.request.bind(http);
+    const defaults = acmeAxios.defaults.transformResponse;
+    const transforms = [
+      ...(Array.isArray(defaults) ? defaults : defaults ? [defaults] : []),
+      noRetryOnRateLimit,
+    ];
+    const agent = this.#agent;
+    const timeout = this.#options.requestTimeoutMs ?? 30_000;
+    const logger = this.#options.logger;
+    http.request = async (url, method, opts = {}) => {
+      const started = Date.now();
+      let response: AcmeHttpResponse;
+      try {
+        response = await original(url, method, {
+          ...opts,
+          timeout,
+          transformResponse: transforms,
+          ...(agent === undefined ? {} : { httpsAgent: agent }),
+        });
+      } catch {
+        // acme-client 5.4's retry interceptor ends every request that got no response
+        // (refused, reset, timed out), after its own retries, by reading `.config` of an
+        // undefined response: the TypeError says nothing. Say what happened instead.
+        throw new Error(
+          `no HTTP response from ${method.toUpperCase()} ${url} after ${Date.now() - started} ms ` +
+            `(connection failed or timed out; request timeout ${timeout} ms)`,
+        );
+      }
+      if (response.status >= 400) {
+        const problem = asProblem(response.data);
+        if (shortProblemType(problem?.type) === 'badNonce') {
+          logger?.debug('acme badNonce answer; acme-client retries with a fresh nonce', { url });
+        } else {
+          const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now());
+          throw new AcmeProblemError(url, response.status, problem, retryAfterMs);
+        }
+      }
+      return response;
+    };
+  }
+
+  async #call<T>(context: AcmeOperationContext, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw translateAcmeError(error, context);
+    }
+  }
+
+  #fetchOrder(client: Client, url: string, operation: string): Promise<Order> {
+    // getOrder only needs the URL of the order object.
+    return this.#call({ operation, orderUrl: url }, () => client.getOrder({ url } as Order));
+  }
+
+  async #answer(client: Client, challenge: Dns01Challenge): Promise<void> {
+    const authzRef = { url: challenge.authorizationUrl } as Authorization;
+    try {
+      await client.completeChallenge({ type: 'dns-01', url: challenge.challengeUrl } as Parameters<
+        Client['completeChallenge']
+      >[0]);
+    } catch (error) {
+      // After a crash the challenge may already be processing or valid: then just wait.
+      const authz = await this.#readAuthorization(client, challenge).catch(() => undefined);
+      const current = authz?.challenges.find(
+        (candidate) => candidate.url === challenge.challengeUrl,
+      );
+      if (
+        authz?.status !== 'valid' &&
+        current?.status !== 'processing' &&
+        current?.status !== 'valid'
+      ) {
+        throw translateAcmeError(error, {
+          operation: `answer challenge for ${challenge.identifier}`,
+        });
+      }
+    }
+    try {
+      await client.waitForValidStatus(authzRef);
+    } catch (error) {
+      throw await this.#describeValidationFailure(client, challenge, error);
+    }
+  }
+
+  async #readAuthorization(client: Client, challenge: Dns01Challenge): Promise<Authorization> {
+    const [authz] = await client.getAuthorizations({
+      authorizations: [challenge.authorizationUrl],
+    } as Order);
+    if (!authz) throw new Error(`authorization ${challenge.authorizationUrl} not returned`);
+    return authz;
+  }
+
+  async #describeValidationFailure(
+    client: Client,
+    challenge: Dns01Challenge,
+    error: unknown,
+  ): Promise<CertloopError> {
+    if (error instanceof AcmeProblemError || error instanceof CertloopError) {
+      return translateAcmeError(error, { operation: `validation of ${challenge.identifier}` });
+    }
+    let authz: Authorization;
+    try {
+      authz = await this.#readAuthorization(client, challenge);
+    } catch (readError) {
+      return translateAcmeError(readError, { operation: `validation of ${challenge.identifier}` });
+    }
+    if (authz.status === 'invalid') {
+      const failed =
+        authz.challenges.find(
+          (candidate) => candidate.url === challenge.challengeUrl && candidate.error,
+        ) ?? authz.challenges.find((candidate) => candidate.error);
+      return validationError(challenge.identifier, asProblem(failed?.error));
+    }
+    return new CertloopError(
+      'transient',
+      `DNS-01 validation of ${challenge.identifier} did not finish: the authorization is still ${authz.status}`,
+      { source: 'ca' },
+    );
+  }
+
+  async #waitForOrder(client: Client, order: Order): Promise<Order> {
+    try {
+      return await client.waitForValidStatus(order);
+    } catch (error) {
+      if (error instanceof AcmeProblemError || error instanceof CertloopError) {
+        throw translateAcmeError(error, { operation: 'wait for order', orderUrl: order.url });
+      }
+      const current = await this.#fetchOrder(client, order.url, 'wait for order');
+      if (current.status === 'valid') return current;
+      throw this.#orderNotUsable(current, 'wait for');
+    }
+  }
+
+  #orderNotUsable(order: Order, action: string): CertloopError {
+    const problem = asProblem(order.error);
+    const type = shortProblemType(problem?.type);
+    const reason = problem
+      ? `: ${type ?? 'error'}${problem.detail ? ` ${sanitize(problem.detail)}` : ''}`
+      : '';
+    return new CertloopError(
+      order.status === 'invalid' ? kindForProblemType(type) : 'transient',
+      `cannot ${action} ACME order ${order.url}: it is ${order.status}${reason}`,
+      { source: 'ca' },
+    );
+  }
+}
