@@ -29,14 +29,17 @@ function failingCa(error: Error): AcmeCa {
 async function scenario(error: Error, overrides: Parameters<typeof aRecord>[0] = {}) {
   const clock = new ManualClock();
   const records = new MemoryRecordStore();
-  await records.create(aRecord({ id: 'web', domains: ['web.example.test'], nextAttemptAt: clock.now(), ...overrides }));
+  await records.create(
+    aRecord({ id: 'web', domains: ['web.example.test'], nextAttemptAt: clock.now(), ...overrides }),
+  );
   const deps: IssuanceDeps = {
     records,
     secrets: new MemorySecretStore(),
     issuers: () => failingCa(error),
     dns: { present: async () => {}, waitForPropagation: async () => {}, cleanup: async () => {} },
     keys: {
-      generate: async () => new KeyMaterial('-----BEGIN PRIVATE KEY-----\nfake\n-----END PRIVATE KEY-----'),
+      generate: async () =>
+        new KeyMaterial('-----BEGIN PRIVATE KEY-----\nfake\n-----END PRIVATE KEY-----'),
       createCsr: async () => 'csr',
     },
     clock,
@@ -53,9 +56,16 @@ async function scenario(error: Error, overrides: Parameters<typeof aRecord>[0] =
 
 describe('what a failed attempt does to the record', () => {
   it('counts a transient CA failure and backs off one minute', async () => {
-    const { outcome, record, now } = await scenario(new CertloopError('transient', 'CA 503', { source: 'ca' }));
+    const { outcome, record, now } = await scenario(
+      new CertloopError('transient', 'CA 503', { source: 'ca' }),
+    );
     expect(outcome).toMatchObject({ outcome: 'failed', reason: 'backoff-table' });
-    expect(record).toMatchObject({ status: 'failing', failures: 1, nextAttemptAt: now + MINUTE, lastError: { kind: 'transient', source: 'ca' } });
+    expect(record).toMatchObject({
+      status: 'failing',
+      failures: 1,
+      nextAttemptAt: now + MINUTE,
+      lastError: { kind: 'transient', source: 'ca' },
+    });
     expect(record?.lease).toBeUndefined();
   });
 
@@ -65,26 +75,43 @@ describe('what a failed attempt does to the record', () => {
   });
 
   it('lets a longer Retry-After win', async () => {
-    const { outcome, record, now } = await scenario(new CertloopError('rate-limited', 'slow down', { retryAfterMs: 3 * HOUR }));
+    const { outcome, record, now } = await scenario(
+      new CertloopError('rate-limited', 'slow down', { retryAfterMs: 3 * HOUR }),
+    );
     expect(outcome?.reason).toBe('ca-retry-after');
     expect(record?.nextAttemptAt).toBe(now + 3 * HOUR);
   });
 
   it('makes a permanent refusal invalid and unscheduled, keeping the failure count', async () => {
-    const { outcome, record } = await scenario(new CertloopError('permanent', 'rejectedIdentifier: web.example.test'), { failures: 2 });
+    const { outcome, record } = await scenario(
+      new CertloopError('permanent', 'rejectedIdentifier: web.example.test'),
+      { failures: 2 },
+    );
     expect(outcome?.outcome).toBe('invalid');
-    expect(record).toMatchObject({ status: 'invalid', failures: 2, statusMessage: 'rejectedIdentifier: web.example.test' });
+    expect(record).toMatchObject({
+      status: 'invalid',
+      failures: 2,
+      statusMessage: 'rejectedIdentifier: web.example.test',
+    });
     expect(record?.nextAttemptAt).toBeUndefined();
   });
 
   it('does not count our own storage failing against the certificate', async () => {
-    const { outcome, record, now } = await scenario(new CertloopError('infrastructure', 'secrets throttled', { source: 'secrets' }));
+    const { outcome, record, now } = await scenario(
+      new CertloopError('infrastructure', 'secrets throttled', { source: 'secrets' }),
+    );
     expect(outcome?.outcome).toBe('deferred');
-    expect(record).toMatchObject({ failures: 0, nextAttemptAt: now + MINUTE, lastError: { kind: 'infrastructure' } });
+    expect(record).toMatchObject({
+      failures: 0,
+      nextAttemptAt: now + MINUTE,
+      lastError: { kind: 'infrastructure' },
+    });
   });
 
   it('makes a record whose names the policy no longer allows invalid without calling the CA', async () => {
-    const { outcome, record } = await scenario(new Error('the CA must not be called'), { domains: ['web.example.com'] });
+    const { outcome, record } = await scenario(new Error('the CA must not be called'), {
+      domains: ['web.example.com'],
+    });
     expect(outcome?.outcome).toBe('invalid');
     expect(record?.statusMessage).toMatch(/outside the allowed suffixes/);
   });
@@ -102,7 +129,15 @@ describe('what a failed attempt does to the record', () => {
     const now = clock.now();
     const { outcome, record } = await scenario(new CertloopError('transient', 'CA 503'), {
       failures: 10,
-      current: { serial: '01', notBefore: now - 80 * 24 * HOUR, notAfter: now + 10 * HOUR, domains: ['web.example.test'], keyType: 'ec-p256', issuer: 'default', issuedAt: now - 80 * 24 * HOUR },
+      current: {
+        serial: '01',
+        notBefore: now - 80 * 24 * HOUR,
+        notAfter: now + 10 * HOUR,
+        domains: ['web.example.test'],
+        keyType: 'ec-p256',
+        issuer: 'default',
+        issuedAt: now - 80 * 24 * HOUR,
+      },
       renewAt: now - 20 * 24 * HOUR,
     });
     expect(outcome?.reason).toBe('near-expiry');

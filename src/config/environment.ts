@@ -1,0 +1,31 @@
+/**
+ * Environment variable names, defined once. The Lambda functions read them through
+ * `readRuntimeConfig`; the CDK construct sets them from the same constants, so the two
+ * cannot drift.
+ */
+export const ENV = {
+  /** DynamoDB table of certificate records. */
+  tableName: 'CERTLOOP_TABLE_NAME',
+  /** JSON: {"<issuer name>": {"directoryUrl": "...", "contactEmail": "...", "trustedCaFile": "..."}}. */
+  issuers: 'CERTLOOP_ISSUERS',
+  /** Issuer used by registrations that name none. Default: the only issuer, or "default". */
+  defaultIssuer: 'CERTLOOP_DEFAULT_ISSUER',
+  /** Space- or comma-separated DNS suffixes names must fall under. */
+  allowedSuffixes: 'CERTLOOP_ALLOWED_SUFFIXES',
+  /** Most names per certificate. Default 100. */
+  maxNames: 'CERTLOOP_MAX_NAMES',
+  /** Directory secret store root (local mode). */
+  secretStoreDir: 'CERTLOOP_SECRET_STORE_DIR',
+  /** pebble-challtestsrv management URL (local mode DNS-01). */
+  challtestsrvUrl: 'CERTLOOP_CHALLTESTSRV_URL',
+  /** pebble-challtestsrv DNS server, host:port, used to check propagation. */
+  challtestsrvDns: 'CERTLOOP_CHALLTESTSRV_DNS',
+  /** Lease length in seconds. Default 900. */
+  leaseSeconds: 'CERTLOOP_LEASE_SECONDS',
+  /** Records per batch (one DNS wait each). Default 50. */
+  batchSize: 'CERTLOOP_BATCH_SIZE',
+  /** Records worked on in parallel inside a batch. Default 10. */
+  concurrency: 'CERTLOOP_CONCURRENCY',
+  /** Most records one tick takes. Default 500. */
+  maxRecordsPerTick: 'CERTLOOP_MAX_RECORDS_PER_TICK',
+} as const;

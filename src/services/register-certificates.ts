@@ -1,0 +1,176 @@
+import { type CertificateRecord, sameNames, shardFor } from '../core/certificate-record.js';
+import { type NamePolicy, normalizeName, validateRequestedNames } from '../core/domain-names.js';
+import { CertloopError } from '../core/errors.js';
+import { DEFAULT_KEY_TYPE, isKeyType, KEY_TYPES, type KeyType } from '../core/key-type.js';
+import type { CertificateRecordStore } from '../ports/certificate-records.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+
+/** What a user asked for, as read from tags or from the local config file. */
+export interface Registration {
+  /** The secret the certificate goes to. */
+  id: string;
+  domains: readonly string[];
+  /** Base names; each `b` requests `*.b`. */
+  wildcards?: readonly string[];
+  keyType?: string;
+  profile?: string;
+  issuer?: string;
+}
+
+export interface RegistrationDeps {
+  records: CertificateRecordStore;
+  clock: Clock;
+  logger: Logger;
+  policy: NamePolicy;
+  /** Issuer names this deployment knows. */
+  issuerNames: readonly string[];
+  defaultIssuer: string;
+}
+
+export type RegistrationOutcome = 'created' | 'updated' | 'unchanged' | 'invalid';
+
+interface Request {
+  domains: string[];
+  keyType: KeyType;
+  profile?: string;
+  issuer: string;
+  problems: string[];
+}
+
+function readRequest(registration: Registration, deps: RegistrationDeps): Request {
+  const problems: string[] = [];
+  const names = validateRequestedNames(
+    { domains: registration.domains, wildcards: registration.wildcards ?? [] },
+    deps.policy,
+  );
+  if (!names.ok) problems.push(...names.problems);
+  const keyType = registration.keyType ?? DEFAULT_KEY_TYPE;
+  if (!isKeyType(keyType))
+    problems.push(`key type "${keyType}" is not one of ${KEY_TYPES.join(', ')}`);
+  const issuer = registration.issuer ?? deps.defaultIssuer;
+  if (!deps.issuerNames.includes(issuer)) {
+    problems.push(
+      `issuer "${issuer}" is not configured; known issuers: ${deps.issuerNames.join(', ')}`,
+    );
+  }
+  const profile = registration.profile?.trim();
+  if (profile !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(profile)) {
+    problems.push(
+      `profile "${profile.slice(0, 64)}" is not a valid ACME profile name (letters, digits, . _ -)`,
+    );
+  }
+  const requested = names.ok
+    ? names.names
+    : [
+        ...new Set(
+          [...registration.domains, ...(registration.wildcards ?? []).map((b) => `*.${b}`)].map(
+            normalizeName,
+          ),
+        ),
+      ].sort();
+  return {
+    domains: requested,
+    keyType: isKeyType(keyType) ? keyType : DEFAULT_KEY_TYPE,
+    ...(profile ? { profile } : {}),
+    issuer,
+    problems,
+  };
+}
+
+/**
+ * Creates or updates the record of one registration. A valid request that differs from
+ * the stored one (names, key type, profile, issuer) is scheduled now, with the backoff
+ * reset; an unchanged one is left alone. An invalid request makes the record `invalid`
+ * with every problem spelled out, and unscheduled: it waits for the next change.
+ */
+export async function registerCertificate(
+  deps: RegistrationDeps,
+  registration: Registration,
+): Promise<RegistrationOutcome> {
+  const request = readRequest(registration, deps);
+  const now = deps.clock.now();
+  const log = deps.logger.child({ record: registration.id });
+
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const existing = await deps.records.get(registration.id);
+    const invalid = request.problems.length > 0;
+    const fields = {
+      domains: request.domains,
+      keyType: request.keyType,
+      profile: request.profile,
+      issuer: request.issuer,
+      ...(invalid
+        ? {
+            status: 'invalid' as const,
+            statusMessage: request.problems.join('; '),
+            nextAttemptAt: undefined,
+          }
+        : {}),
+    };
+    try {
+      if (!existing) {
+        const record: Omit<CertificateRecord, 'version'> = {
+          id: registration.id,
+          shard: shardFor(registration.id),
+          ...fields,
+          status: invalid ? 'invalid' : 'pending',
+          ...(invalid ? {} : { nextAttemptAt: now }),
+          failures: 0,
+          createdAt: now,
+          updatedAt: now,
+        };
+        await deps.records.create(record);
+        log.info(invalid ? `registered as invalid: ${fields.statusMessage}` : 'registered', {
+          rule: invalid ? 'InvalidRequest' : 'NewRegistration',
+          domains: request.domains,
+        });
+        return invalid ? 'invalid' : 'created';
+      }
+      const same =
+        sameNames(existing.domains, request.domains) &&
+        existing.keyType === request.keyType &&
+        existing.profile === request.profile &&
+        existing.issuer === request.issuer;
+      if (
+        same &&
+        (existing.status === 'invalid') === invalid &&
+        (!invalid || existing.statusMessage === fields.statusMessage)
+      ) {
+        return invalid ? 'invalid' : 'unchanged';
+      }
+      const updated: CertificateRecord = {
+        ...existing,
+        ...fields,
+        updatedAt: now,
+        ...(invalid
+          ? {}
+          : {
+              status: existing.current ? 'active' : 'pending',
+              statusMessage: undefined,
+              nextAttemptAt: now,
+              failures: 0,
+              lastError: undefined,
+            }),
+      };
+      await deps.records.put(updated, existing.version);
+      log.info(
+        invalid
+          ? `registration now invalid: ${fields.statusMessage}`
+          : 'registration changed; scheduled now',
+        {
+          rule: invalid ? 'InvalidRequest' : 'RegistrationChanged',
+          domains: request.domains,
+        },
+      );
+      return invalid ? 'invalid' : 'updated';
+    } catch (error) {
+      if (error instanceof CertloopError && error.kind === 'conflict') continue;
+      throw error;
+    }
+  }
+  throw new CertloopError(
+    'conflict',
+    `record ${registration.id} kept changing while registering; try again`,
+  );
+}
