@@ -1,0 +1,34 @@
+import Table from 'cli-table3';
+import type { CertificateRecord } from '../src/core/certificate-record.js';
+
+const day = 86_400_000;
+
+function when(instant: number | undefined, now: number): string {
+  if (instant === undefined) return '-';
+  const text = new Date(instant).toISOString().replace('T', ' ').slice(0, 16);
+  const days = (instant - now) / day;
+  const relative =
+    Math.abs(days) < 1 ? `${Math.round((instant - now) / 60_000)} min` : `${days.toFixed(1)} d`;
+  return `${text} (${relative})`;
+}
+
+/** The operator's view of the records: one row each, problems spelled out. */
+export function renderStatusTable(records: readonly CertificateRecord[], now: number): string {
+  const table = new Table({
+    head: ['name', 'status', 'domains', 'notAfter', 'next attempt', 'failures', 'last error'],
+    colWidths: [18, 9, 34, 26, 26, 9, 40],
+    wordWrap: true,
+  });
+  for (const record of [...records].sort((a, b) => a.id.localeCompare(b.id))) {
+    table.push([
+      record.id,
+      record.status,
+      record.domains.join(' '),
+      when(record.current?.notAfter, now),
+      record.status === 'invalid' ? 'waits for a change' : when(record.nextAttemptAt, now),
+      String(record.failures),
+      record.statusMessage ?? record.lastError?.message ?? '',
+    ]);
+  }
+  return table.toString();
+}

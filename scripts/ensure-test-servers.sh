@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Makes sure the protocol peers that `npm test` and `npm start` run are installed:
+# pebble + pebble-challtestsrv (a real RFC 8555 CA and its DNS) and openssl (pebble's
+# listener certificate). Installs them with apt-get when running as root; otherwise
+# fails with the exact command to run. Never skips silently.
+set -euo pipefail
+
+missing=()
+command -v pebble >/dev/null 2>&1 || missing+=(pebble)
+command -v pebble-challtestsrv >/dev/null 2>&1 || missing+=(pebble)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "certloop: installing ${packages}(Debian packages) for the local CA" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq ${packages} >/dev/null
+  exit 0
+fi
+echo "certloop: missing ${packages}- install with:" >&2
+echo "  sudo apt-get update && sudo apt-get install -y ${packages}" >&2
+exit 1

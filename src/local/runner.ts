@@ -1,0 +1,116 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTable } from '../adapters/dynamodb/ensure-table.js';
+import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
+import { composeRuntime, type Runtime } from '../app/compose.js';
+import type { RuntimeConfig } from '../config/runtime-config.js';
+import type { CertificateRecord } from '../core/certificate-record.js';
+import { registerCertificate } from '../services/register-certificates.js';
+import type { TickReport } from '../services/run-tick.js';
+import { startDynalite } from './dynalite-server.js';
+import { type LocalConfig, readLocalConfig } from './local-config.js';
+import { type PebbleServer, startPebble } from './pebble-server.js';
+
+export const LOCAL_TABLE_NAME = 'certloop-local';
+
+export interface LocalRunOptions {
+  configPath: string;
+  /** Everything local mode keeps: dynamodb/, secrets/, pebble/. */
+  stateDir: string;
+  /** Run one tick and return (for scripts and tests). */
+  once?: boolean;
+  /** Stops the loop. */
+  signal?: AbortSignal;
+  /** Called after every tick with the report and all records (the CLI prints a table). */
+  onTick?: (report: TickReport, records: CertificateRecord[], runtime: Runtime) => void;
+}
+
+/**
+ * Local mode: the same services as on AWS, on one machine with no AWS account.
+ * dynalite serves the DynamoDB API in this process (data under <state>/dynamodb),
+ * certificates go to a directory store (<state>/secrets), and, unless the config names
+ * an ACME directory, a pebble CA with pebble-challtestsrv as DNS is started here and
+ * stopped when the run ends.
+ */
+export async function runLocal(options: LocalRunOptions): Promise<void> {
+  const config = await readLocalConfig(options.configPath);
+  const stateDir = resolve(options.stateDir);
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const logger = new StructuredLogger({ serviceName: 'certloop-local' });
+
+  const dynalite = await startDynalite({ path: join(stateDir, 'dynamodb') });
+  let pebble: PebbleServer | undefined;
+  try {
+    // Local only: the SDK finds dynalite through its standard endpoint variable, and
+    // needs a region and some credentials, which dynalite ignores.
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = dynalite.endpoint;
+    process.env.AWS_REGION ??= 'us-east-1';
+    process.env.AWS_ACCESS_KEY_ID ??= 'local';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+    await ensureTable(new DynamoDBClient({}), LOCAL_TABLE_NAME);
+
+    let acme: LocalConfig['acme'];
+    let dns: { challtestsrvUrl: string; challtestsrvDns: string };
+    if (config.acme && config.dns) {
+      acme = config.acme;
+      dns = config.dns;
+    } else {
+      pebble = await startPebble({ stateDir: join(stateDir, 'pebble') });
+      const trustedCaFile = join(stateDir, 'pebble-listener-ca.pem');
+      await writeFile(trustedCaFile, pebble.listenerCaPem);
+      acme = { directoryUrl: pebble.directoryUrl, trustedCaFile };
+      dns = { challtestsrvUrl: pebble.challtestsrvUrl, challtestsrvDns: pebble.dnsServer };
+      logger.info('started the embedded pebble CA', {
+        directoryUrl: pebble.directoryUrl,
+        dnsServer: pebble.dnsServer,
+      });
+    }
+
+    const runtimeConfig: RuntimeConfig = {
+      tableName: LOCAL_TABLE_NAME,
+      issuers: { default: acme },
+      defaultIssuer: 'default',
+      allowedSuffixes: config.allowedSuffixes,
+      maxNames: 100,
+      secretStore: { kind: 'directory', root: join(stateDir, 'secrets') },
+      dns: {
+        kind: 'challtestsrv',
+        managementUrl: dns.challtestsrvUrl,
+        dnsServer: dns.challtestsrvDns,
+      },
+      leaseMs: 5 * 60_000,
+      batchSize: 50,
+      concurrency: 10,
+      maxRecordsPerTick: 500,
+    };
+    const runtime = composeRuntime(runtimeConfig, { logger });
+
+    for (const certificate of config.certificates) {
+      await registerCertificate(runtime.registration, {
+        id: certificate.name,
+        domains: certificate.domains,
+        wildcards: certificate.wildcards,
+        ...(certificate.key ? { keyType: certificate.key } : {}),
+        ...(certificate.profile ? { profile: certificate.profile } : {}),
+        ...(certificate.issuer ? { issuer: certificate.issuer } : {}),
+      });
+    }
+
+    while (!options.signal?.aborted) {
+      const report = await runtime.tick();
+      options.onTick?.(report, await runtime.registration.records.list(), runtime);
+      if (options.once) break;
+      try {
+        await sleep(config.tickIntervalSeconds * 1000, undefined, { signal: options.signal });
+      } catch {
+        break;
+      }
+    }
+  } finally {
+    await pebble?.stop();
+    await dynalite.close();
+    logger.info('local mode stopped');
+  }
+}
