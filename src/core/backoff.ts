@@ -55,7 +55,10 @@ export function nextRetry(input: RetryInput): RetryDecision {
   let rule: BackoffRule = 'backoff-table';
 
   if (input.currentNotAfter !== undefined && input.currentNotAfter > input.now) {
-    const urgent = Math.max(MINUTE, Math.floor((input.currentNotAfter - input.now) * URGENCY_FRACTION));
+    const urgent = Math.max(
+      MINUTE,
+      Math.floor((input.currentNotAfter - input.now) * URGENCY_FRACTION),
+    );
     if (urgent < delayMs) {
       delayMs = urgent;
       rule = 'near-expiry';

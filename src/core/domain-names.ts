@@ -15,9 +15,7 @@ export interface NamePolicy {
 
 export const DEFAULT_MAX_NAMES = 100;
 
-export type NameValidation =
-  | { ok: true; names: string[] }
-  | { ok: false; problems: string[] };
+export type NameValidation = { ok: true; names: string[] } | { ok: false; problems: string[] };
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
@@ -51,7 +49,8 @@ export function problemWithName(name: string): string | undefined {
         ? `"${name}": a wildcard must be the whole first label ("*.example.com"), not part of it ("${label}")`
         : `"${name}": "*" may only stand as the whole first label, not in "${label}"`;
     }
-    if (label.length === 0) return `"${name}" has an empty label (two dots in a row, or a leading dot)`;
+    if (label.length === 0)
+      return `"${name}" has an empty label (two dots in a row, or a leading dot)`;
     if (label.length > 63) {
       return `"${name}": the label "${label.slice(0, 20)}..." is ${label.length} characters long; a DNS label has at most 63`;
     }

@@ -25,36 +25,73 @@ export type IssuanceDecision =
   | { action: 'reschedule'; reason: IssuanceReason; detail: string; nextAttemptAt: Instant };
 
 /** True when a worker should look at the record now. */
-export function isDue(record: Pick<CertificateRecord, 'nextAttemptAt' | 'status'>, now: Instant): boolean {
-  return record.status !== 'invalid' && record.nextAttemptAt !== undefined && record.nextAttemptAt <= now;
+export function isDue(
+  record: Pick<CertificateRecord, 'nextAttemptAt' | 'status'>,
+  now: Instant,
+): boolean {
+  return (
+    record.status !== 'invalid' && record.nextAttemptAt !== undefined && record.nextAttemptAt <= now
+  );
 }
 
 type Check = (record: CertificateRecord, now: Instant) => IssuanceDecision | undefined;
 
-const issue = (reason: IssuanceReason, detail: string): IssuanceDecision => ({ action: 'issue', reason, detail });
+const issue = (reason: IssuanceReason, detail: string): IssuanceDecision => ({
+  action: 'issue',
+  reason,
+  detail,
+});
 
 const checks: readonly Check[] = [
-  (r) => (r.status === 'invalid' ? { action: 'skip', reason: 'RecordInvalid', detail: r.statusMessage ?? 'record is invalid' } : undefined),
+  (r) =>
+    r.status === 'invalid'
+      ? { action: 'skip', reason: 'RecordInvalid', detail: r.statusMessage ?? 'record is invalid' }
+      : undefined,
   (r, now) =>
     isDue(r, now)
       ? undefined
-      : { action: 'skip', reason: 'NotDueYet', detail: r.nextAttemptAt === undefined ? 'not scheduled' : `next attempt at ${new Date(r.nextAttemptAt).toISOString()}` },
-  (r) => (r.current ? undefined : issue('NoCertificateYet', 'no certificate has been issued for this record')),
+      : {
+          action: 'skip',
+          reason: 'NotDueYet',
+          detail:
+            r.nextAttemptAt === undefined
+              ? 'not scheduled'
+              : `next attempt at ${new Date(r.nextAttemptAt).toISOString()}`,
+        },
+  (r) =>
+    r.current
+      ? undefined
+      : issue('NoCertificateYet', 'no certificate has been issued for this record'),
   (r) =>
     r.current && !sameNames(r.current.domains, r.domains)
-      ? issue('RequestedNamesChanged', `certificate names [${r.current.domains.join(' ')}] differ from requested [${r.domains.join(' ')}]`)
+      ? issue(
+          'RequestedNamesChanged',
+          `certificate names [${r.current.domains.join(' ')}] differ from requested [${r.domains.join(' ')}]`,
+        )
       : undefined,
-  (r) => (r.current && r.current.keyType !== r.keyType ? issue('KeyTypeChanged', `key type ${r.current.keyType} -> ${r.keyType}`) : undefined),
-  (r) => (r.current && r.current.issuer !== r.issuer ? issue('IssuerChanged', `issuer ${r.current.issuer} -> ${r.issuer}`) : undefined),
+  (r) =>
+    r.current && r.current.keyType !== r.keyType
+      ? issue('KeyTypeChanged', `key type ${r.current.keyType} -> ${r.keyType}`)
+      : undefined,
+  (r) =>
+    r.current && r.current.issuer !== r.issuer
+      ? issue('IssuerChanged', `issuer ${r.current.issuer} -> ${r.issuer}`)
+      : undefined,
   (r) =>
     r.current && r.current.profile !== r.profile
-      ? issue('ProfileChanged', `profile ${r.current.profile ?? '(CA default)'} -> ${r.profile ?? '(CA default)'}`)
+      ? issue(
+          'ProfileChanged',
+          `profile ${r.current.profile ?? '(CA default)'} -> ${r.profile ?? '(CA default)'}`,
+        )
       : undefined,
   (r) =>
     r.current && r.forceRenewal && r.forceRenewal.requestedAt >= r.current.issuedAt
       ? issue('RenewalForced', `renewal requested: ${r.forceRenewal.reason}`)
       : undefined,
-  (r, now) => (r.current && now >= r.current.notAfter ? issue('CertificateExpired', `expired at ${new Date(r.current.notAfter).toISOString()}`) : undefined),
+  (r, now) =>
+    r.current && now >= r.current.notAfter
+      ? issue('CertificateExpired', `expired at ${new Date(r.current.notAfter).toISOString()}`)
+      : undefined,
   (r, now) =>
     r.current && r.renewAt !== undefined && now >= r.renewAt
       ? issue('RenewalTimeReached', `renewal time ${new Date(r.renewAt).toISOString()} reached`)

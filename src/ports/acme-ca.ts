@@ -43,7 +43,11 @@ export interface Dns01Challenge {
  */
 export interface AcmeCa {
   readonly directoryUrl: string;
-  placeOrder(request: { domains: string[]; profile?: string; replaces?: string }): Promise<OrderState>;
+  placeOrder(request: {
+    domains: string[];
+    profile?: string;
+    replaces?: string;
+  }): Promise<OrderState>;
   getOrder(url: string): Promise<OrderState>;
   pendingDns01Challenges(orderUrl: string): Promise<Dns01Challenge[]>;
   answerChallenges(challenges: Dns01Challenge[]): Promise<void>;

@@ -35,7 +35,12 @@ export interface CertificateRecordStore {
   get(id: string): Promise<CertificateRecord | undefined>;
   create(record: Omit<CertificateRecord, 'version'>): Promise<CertificateRecord>;
   put(record: CertificateRecord, expectedVersion: number): Promise<CertificateRecord>;
-  acquireLease(id: string, owner: string, now: Instant, durationMs: number): Promise<CertificateRecord | undefined>;
+  acquireLease(
+    id: string,
+    owner: string,
+    now: Instant,
+    durationMs: number,
+  ): Promise<CertificateRecord | undefined>;
   findDue(now: Instant, limit: number): Promise<DueRecordRef[]>;
   list(): Promise<CertificateRecord[]>;
   delete(id: string): Promise<void>;

@@ -54,5 +54,8 @@ export interface SecretStore {
   stagePendingKey(secretId: string, attemptId: string, key: KeyMaterial): Promise<void>;
   readPendingKey(secretId: string, attemptId: string): Promise<KeyMaterial | undefined>;
   discardPendingKey(secretId: string, attemptId: string): Promise<void>;
-  getOrCreateAccountKey(directoryUrl: string, generate: () => Promise<KeyMaterial>): Promise<KeyMaterial>;
+  getOrCreateAccountKey(
+    directoryUrl: string,
+    generate: () => Promise<KeyMaterial>,
+  ): Promise<KeyMaterial>;
 }

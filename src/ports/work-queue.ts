@@ -20,5 +20,7 @@ export interface WorkItem {
  * Errors: a queue that is unavailable or throttling surfaces as kind `infrastructure`.
  */
 export interface WorkQueue {
-  enqueue(items: WorkItem[]): Promise<{ accepted: number; failed: Array<{ id: string; reason: string }> }>;
+  enqueue(
+    items: WorkItem[],
+  ): Promise<{ accepted: number; failed: Array<{ id: string; reason: string }> }>;
 }

@@ -29,9 +29,15 @@ export interface PlanReport {
 export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promise<PlanReport> {
   const now = deps.clock.now();
   const due = await deps.records.findDue(now, maxRecords);
-  const result = due.length > 0 ? await deps.queue.enqueue(due.map((ref) => ({ id: ref.id, dueAt: ref.nextAttemptAt }))) : { accepted: 0, failed: [] };
+  const result =
+    due.length > 0
+      ? await deps.queue.enqueue(due.map((ref) => ({ id: ref.id, dueAt: ref.nextAttemptAt })))
+      : { accepted: 0, failed: [] };
   for (const failure of result.failed) {
-    deps.logger.warn('could not enqueue a due record; the next plan picks it up again', { record: failure.id, reason: failure.reason });
+    deps.logger.warn('could not enqueue a due record; the next plan picks it up again', {
+      record: failure.id,
+      reason: failure.reason,
+    });
   }
   const oldest = due.reduce((min, ref) => Math.min(min, ref.nextAttemptAt), now);
   const report: PlanReport = {
@@ -41,6 +47,10 @@ export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promis
     failed: result.failed.length,
     oldestDueSeconds: Math.round((now - oldest) / 1000),
   };
-  deps.logger.info('plan finished', { ...report, limit: maxRecords, rule: due.length === maxRecords ? 'PlanLimitReached' : 'AllDuePlanned' });
+  deps.logger.info('plan finished', {
+    ...report,
+    limit: maxRecords,
+    rule: due.length === maxRecords ? 'PlanLimitReached' : 'AllDuePlanned',
+  });
   return report;
 }

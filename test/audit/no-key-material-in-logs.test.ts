@@ -11,7 +11,9 @@ describe('the captured output of the whole test run', () => {
   const text = files.map((name) => readFileSync(join(dir, name), 'utf8')).join('\n');
 
   it('holds the structured log lines of the services (so the scan below sees something)', () => {
-    const jsonLines = text.split('\n').filter((line) => line.startsWith('{') && line.includes('"message"'));
+    const jsonLines = text
+      .split('\n')
+      .filter((line) => line.startsWith('{') && line.includes('"message"'));
     expect(jsonLines.length).toBeGreaterThan(50);
   });
 

@@ -64,6 +64,7 @@ export interface EngineHarness {
     ca?: (ca: AcmeCa) => AcmeCa;
     dns?: (dns: Dns01Solver) => Dns01Solver;
     concurrency?: number;
+    random?: () => number;
   }): IssuanceDeps;
   registration(): RegistrationDeps;
   register(registration: Registration): Promise<string>;

@@ -13,9 +13,11 @@ function sourceFiles(dir: string): string[] {
 
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (match) => match[1] ?? match[2] ?? '',
-  );
+  return [
+    ...text.matchAll(
+      /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+    ),
+  ].map((match) => match[1] ?? match[2] ?? '');
 }
 
 describe('the layers', () => {
@@ -27,7 +29,13 @@ describe('the layers', () => {
         if (!spec.startsWith('./')) offences.push(`${name} imports ${spec}`);
       }
       const text = readFileSync(file, 'utf8');
-      for (const banned of [/Date\.now\(/, /Math\.random\(/, /new Date\(\)/, /process\./, /require\(/]) {
+      for (const banned of [
+        /Date\.now\(/,
+        /Math\.random\(/,
+        /new Date\(\)/,
+        /process\./,
+        /require\(/,
+      ]) {
         if (banned.test(text)) offences.push(`${name} uses ${banned.source}`);
       }
     }
@@ -39,7 +47,11 @@ describe('the layers', () => {
     for (const layer of ['ports', 'services']) {
       for (const file of sourceFiles(join(root, 'src', layer))) {
         for (const spec of imports(file)) {
-          const allowed = spec.startsWith('../core/') || spec.startsWith('../ports/') || spec.startsWith('./') || spec === 'node:crypto';
+          const allowed =
+            spec.startsWith('../core/') ||
+            spec.startsWith('../ports/') ||
+            spec.startsWith('./') ||
+            spec === 'node:crypto';
           if (!allowed) offences.push(`${relative(root, file)} imports ${spec}`);
         }
       }
@@ -57,7 +69,11 @@ describe('the layers', () => {
         continue;
       }
       for (const file of files) {
-        if (/ConditionalCheckFailedException|ThrottlingException|ServiceException|\$metadata/.test(readFileSync(file, 'utf8'))) {
+        if (
+          /ConditionalCheckFailedException|ThrottlingException|ServiceException|\$metadata/.test(
+            readFileSync(file, 'utf8'),
+          )
+        ) {
           offences.push(relative(root, file));
         }
       }

@@ -30,7 +30,10 @@ export class MemorySecretStore implements SecretStore {
       return { created: false };
     }
     entry.previous = entry.current;
-    entry.current = { token: idempotencyToken, bundle: { ...bundle, domains: [...bundle.domains] } };
+    entry.current = {
+      token: idempotencyToken,
+      bundle: { ...bundle, domains: [...bundle.domains] },
+    };
     this.versionsCreated.set(secretId, (this.versionsCreated.get(secretId) ?? 0) + 1);
     return { created: true };
   }

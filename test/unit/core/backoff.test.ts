@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BACKOFF_CAP, BACKOFF_JITTER, BACKOFF_TABLE, nextRetry } from '../../../src/core/backoff.js';
+import {
+  BACKOFF_CAP,
+  BACKOFF_JITTER,
+  BACKOFF_TABLE,
+  nextRetry,
+} from '../../../src/core/backoff.js';
 import { DAY, HOUR, MINUTE } from '../../../src/core/time.js';
 
 const NOW = Date.UTC(2026, 10, 23);
@@ -10,7 +15,11 @@ describe('nextRetry', () => {
   it('starts at one minute and reaches 24 hours', () => {
     expect(BACKOFF_TABLE[0]).toBe(MINUTE);
     expect(BACKOFF_TABLE.at(-1)).toBe(24 * HOUR);
-    expect(nextRetry({ now: NOW, failures: 1, random: () => 0 })).toEqual({ delayMs: MINUTE, retryAt: NOW + MINUTE, rule: 'backoff-table' });
+    expect(nextRetry({ now: NOW, failures: 1, random: () => 0 })).toEqual({
+      delayMs: MINUTE,
+      retryAt: NOW + MINUTE,
+      rule: 'backoff-table',
+    });
     expect(nextRetry({ now: NOW, failures: 50, random: () => 0 }).delayMs).toBe(BACKOFF_CAP);
   });
 
@@ -21,12 +30,21 @@ describe('nextRetry', () => {
   });
 
   it("lets the CA's Retry-After win when it is longer", () => {
-    expect(nextRetry({ now: NOW, failures: 1, random: () => 0, retryAfterMs: 3 * HOUR })).toMatchObject({ delayMs: 3 * HOUR, rule: 'ca-retry-after' });
-    expect(nextRetry({ now: NOW, failures: 8, random: () => 0, retryAfterMs: 30_000 })).toMatchObject({ delayMs: 4 * HOUR, rule: 'backoff-table' });
+    expect(
+      nextRetry({ now: NOW, failures: 1, random: () => 0, retryAfterMs: 3 * HOUR }),
+    ).toMatchObject({ delayMs: 3 * HOUR, rule: 'ca-retry-after' });
+    expect(
+      nextRetry({ now: NOW, failures: 8, random: () => 0, retryAfterMs: 30_000 }),
+    ).toMatchObject({ delayMs: 4 * HOUR, rule: 'backoff-table' });
   });
 
   it('retries within a tenth of the time left when the current certificate is near expiry', () => {
-    const decision = nextRetry({ now: NOW, failures: 11, random: () => 0, currentNotAfter: NOW + 2 * DAY });
+    const decision = nextRetry({
+      now: NOW,
+      failures: 11,
+      random: () => 0,
+      currentNotAfter: NOW + 2 * DAY,
+    });
     expect(decision).toMatchObject({ delayMs: 0.2 * DAY, rule: 'near-expiry' });
   });
 
@@ -44,20 +62,49 @@ describe('nextRetry', () => {
 
   it('property: never less urgent as expiry approaches', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), draw, fc.integer({ min: 1, max: 90 * DAY }), fc.integer({ min: 1, max: 90 * DAY }), (failures, r, left1, left2) => {
-        const [near, far] = left1 <= left2 ? [left1, left2] : [left2, left1];
-        const nearDelay = nextRetry({ now: NOW, failures, random: () => r, currentNotAfter: NOW + near }).delayMs;
-        const farDelay = nextRetry({ now: NOW, failures, random: () => r, currentNotAfter: NOW + far }).delayMs;
-        expect(nearDelay).toBeLessThanOrEqual(farDelay);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        draw,
+        fc.integer({ min: 1, max: 90 * DAY }),
+        fc.integer({ min: 1, max: 90 * DAY }),
+        (failures, r, left1, left2) => {
+          const [near, far] = left1 <= left2 ? [left1, left2] : [left2, left1];
+          const nearDelay = nextRetry({
+            now: NOW,
+            failures,
+            random: () => r,
+            currentNotAfter: NOW + near,
+          }).delayMs;
+          const farDelay = nextRetry({
+            now: NOW,
+            failures,
+            random: () => r,
+            currentNotAfter: NOW + far,
+          }).delayMs;
+          expect(nearDelay).toBeLessThanOrEqual(farDelay);
+        },
+      ),
     );
   });
 
   it('property: never shorter than the Retry-After the CA sent', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), draw, fc.integer({ min: 0, max: 7 * DAY }), (failures, r, retryAfterMs) => {
-        expect(nextRetry({ now: NOW, failures, random: () => r, retryAfterMs, currentNotAfter: NOW + DAY }).delayMs).toBeGreaterThanOrEqual(retryAfterMs);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        draw,
+        fc.integer({ min: 0, max: 7 * DAY }),
+        (failures, r, retryAfterMs) => {
+          expect(
+            nextRetry({
+              now: NOW,
+              failures,
+              random: () => r,
+              retryAfterMs,
+              currentNotAfter: NOW + DAY,
+            }).delayMs,
+          ).toBeGreaterThanOrEqual(retryAfterMs);
+        },
+      ),
     );
   });
 });

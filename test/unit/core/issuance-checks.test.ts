@@ -7,7 +7,10 @@ import { aRecord } from '../../support/record-builder.js';
 const NOW = Date.UTC(2026, 10, 23, 12);
 
 function record(overrides: Partial<CertificateRecord>): CertificateRecord {
-  return { ...aRecord({ id: 'web', domains: ['a.example.test'], nextAttemptAt: NOW - 1, ...overrides }), version: 3 };
+  return {
+    ...aRecord({ id: 'web', domains: ['a.example.test'], nextAttemptAt: NOW - 1, ...overrides }),
+    version: 3,
+  };
 }
 
 const current = {
@@ -22,34 +25,117 @@ const current = {
 
 describe('decideIssuance', () => {
   it.each<[string, Partial<CertificateRecord>, string, string]>([
-    ['an invalid record is left alone', { status: 'invalid', statusMessage: 'bad names' }, 'skip', 'RecordInvalid'],
-    ['a record whose next attempt is in the future is not due', { nextAttemptAt: NOW + HOUR }, 'skip', 'NotDueYet'],
+    [
+      'an invalid record is left alone',
+      { status: 'invalid', statusMessage: 'bad names' },
+      'skip',
+      'RecordInvalid',
+    ],
+    [
+      'a record whose next attempt is in the future is not due',
+      { nextAttemptAt: NOW + HOUR },
+      'skip',
+      'NotDueYet',
+    ],
     ['a record with no next attempt is not due', { nextAttemptAt: undefined }, 'skip', 'NotDueYet'],
     ['a new record gets its first certificate', {}, 'issue', 'NoCertificateYet'],
-    ['changed names re-issue', { current, domains: ['a.example.test', 'b.example.test'], renewAt: NOW + DAY }, 'issue', 'RequestedNamesChanged'],
-    ['a changed key type re-issues', { current, keyType: 'rsa-2048', renewAt: NOW + DAY }, 'issue', 'KeyTypeChanged'],
-    ['a changed issuer re-issues', { current, issuer: 'other-ca', renewAt: NOW + DAY }, 'issue', 'IssuerChanged'],
-    ['a changed profile re-issues', { current, profile: 'shortlived', renewAt: NOW + DAY }, 'issue', 'ProfileChanged'],
-    ['a forced renewal newer than the certificate renews', { current, renewAt: NOW + DAY, forceRenewal: { reason: 'CA incident', requestedAt: NOW - HOUR } }, 'issue', 'RenewalForced'],
-    ['an expired certificate is replaced', { current: { ...current, notAfter: NOW - 1 }, renewAt: NOW + DAY }, 'issue', 'CertificateExpired'],
-    ['a certificate past its renewal time renews', { current, renewAt: NOW - 1 }, 'issue', 'RenewalTimeReached'],
-    ['an in-flight order is resumed even when nothing else fires', { current, renewAt: NOW + DAY, order: { url: 'https://ca/order/1', attemptId: 'a1', domains: ['a.example.test'], keyType: 'ec-p256', issuer: 'default', placedAt: NOW - HOUR } }, 'issue', 'NoCertificateYet'],
+    [
+      'changed names re-issue',
+      { current, domains: ['a.example.test', 'b.example.test'], renewAt: NOW + DAY },
+      'issue',
+      'RequestedNamesChanged',
+    ],
+    [
+      'a changed key type re-issues',
+      { current, keyType: 'rsa-2048', renewAt: NOW + DAY },
+      'issue',
+      'KeyTypeChanged',
+    ],
+    [
+      'a changed issuer re-issues',
+      { current, issuer: 'other-ca', renewAt: NOW + DAY },
+      'issue',
+      'IssuerChanged',
+    ],
+    [
+      'a changed profile re-issues',
+      { current, profile: 'shortlived', renewAt: NOW + DAY },
+      'issue',
+      'ProfileChanged',
+    ],
+    [
+      'a forced renewal newer than the certificate renews',
+      {
+        current,
+        renewAt: NOW + DAY,
+        forceRenewal: { reason: 'CA incident', requestedAt: NOW - HOUR },
+      },
+      'issue',
+      'RenewalForced',
+    ],
+    [
+      'an expired certificate is replaced',
+      { current: { ...current, notAfter: NOW - 1 }, renewAt: NOW + DAY },
+      'issue',
+      'CertificateExpired',
+    ],
+    [
+      'a certificate past its renewal time renews',
+      { current, renewAt: NOW - 1 },
+      'issue',
+      'RenewalTimeReached',
+    ],
+    [
+      'an in-flight order is resumed even when nothing else fires',
+      {
+        current,
+        renewAt: NOW + DAY,
+        order: {
+          url: 'https://ca/order/1',
+          attemptId: 'a1',
+          domains: ['a.example.test'],
+          keyType: 'ec-p256',
+          issuer: 'default',
+          placedAt: NOW - HOUR,
+        },
+      },
+      'issue',
+      'NoCertificateYet',
+    ],
   ])('%s', (_sentence, overrides, action, reason) => {
     expect(decideIssuance(record(overrides), NOW)).toMatchObject({ action, reason });
   });
 
   it('reschedules an up-to-date certificate at its stored renewal time', () => {
     const decision = decideIssuance(record({ current, renewAt: NOW + 5 * DAY }), NOW);
-    expect(decision).toMatchObject({ action: 'reschedule', reason: 'CertificateUpToDate', nextAttemptAt: NOW + 5 * DAY });
+    expect(decision).toMatchObject({
+      action: 'reschedule',
+      reason: 'CertificateUpToDate',
+      nextAttemptAt: NOW + 5 * DAY,
+    });
   });
 
   it('ignores a forced renewal that the current certificate already answered', () => {
-    const decision = decideIssuance(record({ current, renewAt: NOW + DAY, forceRenewal: { reason: 'old', requestedAt: current.issuedAt - 1 } }), NOW);
+    const decision = decideIssuance(
+      record({
+        current,
+        renewAt: NOW + DAY,
+        forceRenewal: { reason: 'old', requestedAt: current.issuedAt - 1 },
+      }),
+      NOW,
+    );
     expect(decision.reason).toBe('CertificateUpToDate');
   });
 
   it('treats name order and case as irrelevant', () => {
-    const decision = decideIssuance(record({ current: { ...current, domains: ['b.example.test', 'a.example.test'] }, domains: ['A.example.test', 'b.example.test'], renewAt: NOW + DAY }), NOW);
+    const decision = decideIssuance(
+      record({
+        current: { ...current, domains: ['b.example.test', 'a.example.test'] },
+        domains: ['A.example.test', 'b.example.test'],
+        renewAt: NOW + DAY,
+      }),
+      NOW,
+    );
     expect(decision.reason).toBe('CertificateUpToDate');
   });
 });

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chooseRenewalTime, MAX_RENEWAL_JITTER, renewalFraction } from '../../../src/core/renewal-window.js';
+import {
+  chooseRenewalTime,
+  MAX_RENEWAL_JITTER,
+  renewalFraction,
+} from '../../../src/core/renewal-window.js';
 import { DAY, HOUR } from '../../../src/core/time.js';
 
 const NOW = Date.UTC(2026, 10, 23);
@@ -14,14 +18,23 @@ describe('chooseRenewalTime', () => {
     const lifetime = days * DAY;
     const noJitter = chooseRenewalTime({ notBefore: NOW, notAfter: NOW + lifetime }, () => 0);
     expect(noJitter).toEqual({ renewAt: NOW + Math.floor(lifetime * fraction), jitter: 0, rule });
-    const fullJitter = chooseRenewalTime({ notBefore: NOW, notAfter: NOW + lifetime }, () => 0.999999);
+    const fullJitter = chooseRenewalTime(
+      { notBefore: NOW, notAfter: NOW + lifetime },
+      () => 0.999999,
+    );
     expect(fullJitter.renewAt).toBeLessThan(noJitter.renewAt);
-    expect(noJitter.renewAt - fullJitter.renewAt).toBeLessThanOrEqual(lifetime * MAX_RENEWAL_JITTER);
+    expect(noJitter.renewAt - fullJitter.renewAt).toBeLessThanOrEqual(
+      lifetime * MAX_RENEWAL_JITTER,
+    );
   });
 
   it('picks a uniform instant inside an ACME Renewal Information window when there is one', () => {
     const window = { start: NOW + 10 * DAY, end: NOW + 12 * DAY };
-    const chosen = chooseRenewalTime({ notBefore: NOW, notAfter: NOW + 90 * DAY }, () => 0.5, window);
+    const chosen = chooseRenewalTime(
+      { notBefore: NOW, notAfter: NOW + 90 * DAY },
+      () => 0.5,
+      window,
+    );
     expect(chosen).toEqual({ renewAt: NOW + 11 * DAY, jitter: 0, rule: 'ari-suggested-window' });
   });
 
@@ -32,14 +45,19 @@ describe('chooseRenewalTime', () => {
         fc.integer({ min: HOUR, max: 400 * DAY }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (notBefore, lifetime, draw) => {
-          const { renewAt, jitter } = chooseRenewalTime({ notBefore, notAfter: notBefore + lifetime }, () => draw);
+          const { renewAt, jitter } = chooseRenewalTime(
+            { notBefore, notAfter: notBefore + lifetime },
+            () => draw,
+          );
           const fraction = renewalFraction(lifetime);
           expect(jitter).toBeGreaterThanOrEqual(0);
           expect(jitter).toBeLessThan(MAX_RENEWAL_JITTER);
           expect(renewAt).toBeGreaterThan(notBefore);
           expect(renewAt).toBeLessThan(notBefore + lifetime);
           expect(renewAt).toBeLessThanOrEqual(notBefore + lifetime * fraction);
-          expect(renewAt).toBeGreaterThanOrEqual(Math.floor(notBefore + lifetime * (fraction - MAX_RENEWAL_JITTER)));
+          expect(renewAt).toBeGreaterThanOrEqual(
+            Math.floor(notBefore + lifetime * (fraction - MAX_RENEWAL_JITTER)),
+          );
         },
       ),
     );
@@ -47,10 +65,16 @@ describe('chooseRenewalTime', () => {
 
   it('property: with the same draw, the same certificate always gets the same time (nothing re-rolls)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: HOUR, max: 400 * DAY }), fc.double({ min: 0, max: 0.999, noNaN: true }), (lifetime, draw) => {
-        const validity = { notBefore: NOW, notAfter: NOW + lifetime };
-        expect(chooseRenewalTime(validity, () => draw)).toEqual(chooseRenewalTime(validity, () => draw));
-      }),
+      fc.property(
+        fc.integer({ min: HOUR, max: 400 * DAY }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (lifetime, draw) => {
+          const validity = { notBefore: NOW, notAfter: NOW + lifetime };
+          expect(chooseRenewalTime(validity, () => draw)).toEqual(
+            chooseRenewalTime(validity, () => draw),
+          );
+        },
+      ),
     );
   });
 });
