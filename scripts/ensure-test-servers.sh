@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the protocol peers that `npm test` and `npm start` run are installed:
-# pebble + pebble-challtestsrv (a real RFC 8555 CA and its DNS) and openssl (pebble's
-# listener certificate). Installs them with apt-get when running as root; otherwise
+# pebble + pebble-challtestsrv (a real RFC 8555 CA and its DNS), openssl (pebble's
+# listener certificate), moto_server and cfn-lint. Installs them with apt-get when running as root; otherwise
 # fails with the exact command to run. Never skips silently.
 set -euo pipefail
 
@@ -9,6 +9,17 @@ missing=()
 command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 command -v pebble-challtestsrv >/dev/null 2>&1 || missing+=(pebble)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# Python peers (Secrets Manager/Route 53/SQS on moto, template lint): preinstalled on
+# the project's machines; pip would need PyPI, so only say how to get them.
+python_missing=()
+command -v moto_server >/dev/null 2>&1 || python_missing+=("'moto[server]>=5.2'")
+command -v cfn-lint >/dev/null 2>&1 || python_missing+=(cfn-lint)
+if [ ${#python_missing[@]} -gt 0 ]; then
+  echo "certloop: missing Python test peers - install with:" >&2
+  echo "  pip install ${python_missing[*]}" >&2
+  exit 1
+fi
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

@@ -2,26 +2,45 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { AcmeClientCa } from '../adapters/acme/acme-client-ca.js';
+import { Route53Dns01Solver } from '../adapters/aws/route53-dns01-solver.js';
+import { SecretsManagerRegistrationSource } from '../adapters/aws/secrets-manager-registration-source.js';
+import { SecretsManagerSecretStore } from '../adapters/aws/secrets-manager-secret-store.js';
+import { SqsWorkQueue } from '../adapters/aws/sqs-work-queue.js';
 import { NodeKeyFactory } from '../adapters/crypto/node-key-factory.js';
 import { DynamoDbRecordStore } from '../adapters/dynamodb/dynamodb-record-store.js';
 import { ChalltestsrvDns01Solver } from '../adapters/local/challtestsrv-dns01-solver.js';
 import { DirectorySecretStore } from '../adapters/local/directory-secret-store.js';
 import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
-import type { RuntimeConfig } from '../config/runtime-config.js';
+import type {
+  DnsConfig,
+  PlannerConfig,
+  RuntimeConfig,
+  SecretStoreConfig,
+} from '../config/runtime-config.js';
 import type { Random } from '../core/time.js';
 import type { AcmeCa } from '../ports/acme-ca.js';
 import type { Clock } from '../ports/clock.js';
+import type { Dns01Solver } from '../ports/dns01-solver.js';
 import type { Logger } from '../ports/logger.js';
+import type { RegistrationSource } from '../ports/registration-source.js';
+import type { SecretStore } from '../ports/secret-store.js';
 import type { IssuanceDeps } from '../services/issue-certificates.js';
+import { type PlannerDeps, type PlanReport, planDueWork } from '../services/plan-due-work.js';
 import type { RegistrationDeps } from '../services/register-certificates.js';
 import { runTick, type TickReport } from '../services/run-tick.js';
+import { type SweepReport, sweepRegistrations } from '../services/sweep-registrations.js';
 
 export interface Runtime {
   config: RuntimeConfig;
   issuance: IssuanceDeps;
   registration: RegistrationDeps;
   tick(): Promise<TickReport>;
+  /** Reads every registered secret's tags into records (`undefined` for stores without tags). */
+  sweep?: () => Promise<SweepReport>;
 }
 
 export interface ComposeOptions {
@@ -30,6 +49,8 @@ export interface ComposeOptions {
   random?: Random;
   /** Lease owner; unique per process by default. */
   owner?: string;
+  /** Wraps the configured DNS-01 solver (tests mirror Route 53 writes to a real DNS server). */
+  decorateDns?: (solver: Dns01Solver) => Dns01Solver;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -48,11 +69,9 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     client: new DynamoDBClient({}),
     tableName: config.tableName,
   });
-  const secrets = new DirectorySecretStore({ root: config.secretStore.root, clock });
-  const dns = new ChalltestsrvDns01Solver({
-    managementUrl: config.dns.managementUrl,
-    dnsServer: config.dns.dnsServer,
-  });
+  const { secrets, source } = secretStoreFor(config.secretStore, clock);
+  const configured = dnsSolverFor(config.dns);
+  const dns = options.decorateDns ? options.decorateDns(configured) : configured;
 
   const cas = new Map<string, AcmeCa>();
   const issuers = (name: string): AcmeCa | undefined => {
@@ -100,5 +119,47 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     registration,
     tick: () =>
       runTick(issuance, { batchSize: config.batchSize, maxRecords: config.maxRecordsPerTick }),
+    ...(source ? { sweep: () => sweepRegistrations(registration, source) } : {}),
   };
+}
+
+function secretStoreFor(
+  config: SecretStoreConfig,
+  clock: Clock,
+): { secrets: SecretStore; source?: RegistrationSource } {
+  if (config.kind === 'directory') {
+    return { secrets: new DirectorySecretStore({ root: config.root, clock }) };
+  }
+  const store = new SecretsManagerSecretStore({
+    client: new SecretsManagerClient({}),
+    accountKeyPrefix: config.accountKeyPrefix,
+  });
+  return { secrets: store, source: new SecretsManagerRegistrationSource(store) };
+}
+
+function dnsSolverFor(config: DnsConfig): Dns01Solver {
+  if (config.kind === 'challtestsrv') {
+    return new ChalltestsrvDns01Solver({
+      managementUrl: config.managementUrl,
+      dnsServer: config.dnsServer,
+    });
+  }
+  return new Route53Dns01Solver({ zones: config.zones, client: new Route53Client({}) });
+}
+
+/** The planner's wiring: the records table and the SQS work queue. */
+export function composePlanner(
+  config: PlannerConfig,
+  options: ComposeOptions = {},
+): { plan(): Promise<PlanReport> } {
+  const deps: PlannerDeps = {
+    records: new DynamoDbRecordStore({
+      client: new DynamoDBClient({}),
+      tableName: config.tableName,
+    }),
+    queue: new SqsWorkQueue({ client: new SQSClient({}), queueUrl: config.queueUrl }),
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? new StructuredLogger(),
+  };
+  return { plan: () => planDueWork(deps, config.maxRecordsPerTick) };
 }

@@ -10,12 +10,22 @@ export const ENV = {
   issuers: 'CERTLOOP_ISSUERS',
   /** Issuer used by registrations that name none. Default: the only issuer, or "default". */
   defaultIssuer: 'CERTLOOP_DEFAULT_ISSUER',
-  /** Space- or comma-separated DNS suffixes names must fall under. */
+  /** Space- or comma-separated DNS suffixes names must fall under. Default: the hosted zones. */
   allowedSuffixes: 'CERTLOOP_ALLOWED_SUFFIXES',
   /** Most names per certificate. Default 100. */
   maxNames: 'CERTLOOP_MAX_NAMES',
-  /** Directory secret store root (local mode). */
+  /** Where certificates go: `secrets-manager` (default) or `directory` (local mode). */
+  secretStore: 'CERTLOOP_SECRET_STORE',
+  /** Directory secret store root, with CERTLOOP_SECRET_STORE=directory. */
   secretStoreDir: 'CERTLOOP_SECRET_STORE_DIR',
+  /** Name prefix of the ACME account-key secrets. Default `certloop/acme-account/`. */
+  accountKeyPrefix: 'CERTLOOP_ACCOUNT_KEY_PREFIX',
+  /** How DNS-01 is answered: `route53` (default) or `challtestsrv` (local mode). */
+  dns: 'CERTLOOP_DNS',
+  /** JSON: [{"hostedZoneId": "Z123", "domain": "example.com", "roleArn": "arn:..."?}]. */
+  hostedZones: 'CERTLOOP_HOSTED_ZONES',
+  /** SQS queue the planner hands due records to. */
+  queueUrl: 'CERTLOOP_QUEUE_URL',
   /** pebble-challtestsrv management URL (local mode DNS-01). */
   challtestsrvUrl: 'CERTLOOP_CHALLTESTSRV_URL',
   /** pebble-challtestsrv DNS server, host:port, used to check propagation. */

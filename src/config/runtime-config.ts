@@ -10,17 +10,38 @@ const issuerSchema = z.object({
 });
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 
+export interface HostedZoneConfig {
+  hostedZoneId: string;
+  domain: string;
+  roleArn?: string;
+}
+
+export type SecretStoreConfig =
+  | { kind: 'secrets-manager'; accountKeyPrefix: string }
+  | { kind: 'directory'; root: string };
+
+export type DnsConfig =
+  | { kind: 'route53'; zones: HostedZoneConfig[] }
+  | { kind: 'challtestsrv'; managementUrl: string; dnsServer: string };
+
 export interface RuntimeConfig {
   tableName: string;
   issuers: Record<string, IssuerConfig>;
   defaultIssuer: string;
   allowedSuffixes: string[];
   maxNames: number;
-  secretStore: { kind: 'directory'; root: string };
-  dns: { kind: 'challtestsrv'; managementUrl: string; dnsServer: string };
+  secretStore: SecretStoreConfig;
+  dns: DnsConfig;
   leaseMs: number;
   batchSize: number;
   concurrency: number;
+  maxRecordsPerTick: number;
+}
+
+/** What the planner needs: where the records are and where the work goes. */
+export interface PlannerConfig {
+  tableName: string;
+  queueUrl: string;
   maxRecordsPerTick: number;
 }
 
@@ -53,38 +74,61 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 function readIssuers(env: Env): Record<string, IssuerConfig> {
-  const raw = required(
-    env,
-    ENV.issuers,
-    'a JSON object of named ACME issuers, e.g. {"default":{"directoryUrl":"https://acme-v02.api.letsencrypt.org/directory"}}',
-  );
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError(ENV.issuers, 'is not valid JSON');
-  }
-  const result = z
-    .record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), issuerSchema)
-    .safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ConfigError(
-      ENV.issuers,
-      `${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}`,
+  const parsed = z
+    .record(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'issuer names are lower-case letters, digits and -'),
+      issuerSchema,
+    )
+    .safeParse(
+      readJson(
+        env,
+        ENV.issuers,
+        'a JSON object of named ACME issuers, e.g. {"default":{"directoryUrl":"https://acme-v02.api.letsencrypt.org/directory"}}',
+      ),
     );
-  }
-  if (Object.keys(result.data).length === 0)
+  if (!parsed.success) throw firstIssue(ENV.issuers, parsed.error);
+  if (Object.keys(parsed.data).length === 0)
     throw new ConfigError(ENV.issuers, 'names no issuer; configure at least one');
-  return result.data;
+  return parsed.data;
 }
 
-/**
- * Reads and checks the whole runtime configuration before any client is created, so a
- * deployment with a missing or malformed setting fails at cold start with a message
- * naming the variable, and calls no service.
- */
-export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
+const hostedZonesSchema = z
+  .array(
+    z.object({
+      hostedZoneId: z
+        .string()
+        .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'a hosted zone id such as Z0123456789ABC'),
+      domain: z
+        .string()
+        .regex(/^([a-z0-9-]+\.)+[a-z0-9-]+$/, 'a lower-case DNS name such as example.com'),
+      roleArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN')
+        .optional(),
+    }),
+  )
+  .min(1, 'list at least one hosted zone');
+
+function readJson(env: Env, name: string, what: string): unknown {
+  const raw = required(env, name, what);
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, 'is not valid JSON');
+  }
+}
+
+function firstIssue(name: string, error: z.ZodError): ConfigError {
+  const issue = error.issues[0];
+  return new ConfigError(
+    name,
+    `${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}`,
+  );
+}
+
+function readTableName(env: Env): string {
   const tableName = required(env, ENV.tableName, 'the DynamoDB table name');
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
     throw new ConfigError(
@@ -92,6 +136,98 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
       `"${tableName}" is not a valid DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)`,
     );
   }
+  return tableName;
+}
+
+function readSecretStore(env: Env): SecretStoreConfig {
+  const kind = env[ENV.secretStore]?.trim() || 'secrets-manager';
+  if (kind === 'secrets-manager') {
+    const accountKeyPrefix = env[ENV.accountKeyPrefix]?.trim() || 'certloop/acme-account/';
+    if (!/^[A-Za-z0-9/_+=.@-]{1,400}$/.test(accountKeyPrefix)) {
+      throw new ConfigError(
+        ENV.accountKeyPrefix,
+        `"${accountKeyPrefix}" holds characters a secret name cannot`,
+      );
+    }
+    return { kind, accountKeyPrefix };
+  }
+  if (kind === 'directory') {
+    return {
+      kind,
+      root: required(env, ENV.secretStoreDir, 'the directory certificates are written to'),
+    };
+  }
+  throw new ConfigError(ENV.secretStore, `"${kind}" is not one of secrets-manager, directory`);
+}
+
+function readDns(env: Env): DnsConfig {
+  const kind = env[ENV.dns]?.trim() || 'route53';
+  if (kind === 'route53') {
+    const parsed = hostedZonesSchema.safeParse(
+      readJson(
+        env,
+        ENV.hostedZones,
+        'a JSON list of hosted zones, e.g. [{"hostedZoneId":"Z0123456789ABC","domain":"example.com"}]',
+      ),
+    );
+    if (!parsed.success) throw firstIssue(ENV.hostedZones, parsed.error);
+    const zones = parsed.data.map((zone) => ({
+      ...zone,
+      hostedZoneId: zone.hostedZoneId.replace('/hostedzone/', ''),
+    }));
+    return { kind, zones };
+  }
+  if (kind === 'challtestsrv') {
+    const managementUrl = required(
+      env,
+      ENV.challtestsrvUrl,
+      'the pebble-challtestsrv management URL',
+    );
+    if (!URL.canParse(managementUrl))
+      throw new ConfigError(ENV.challtestsrvUrl, `"${managementUrl}" is not a URL`);
+    const dnsServer = required(
+      env,
+      ENV.challtestsrvDns,
+      'the host:port of the pebble-challtestsrv DNS server',
+    );
+    if (!/^[^\s:]+:\d{1,5}$/.test(dnsServer))
+      throw new ConfigError(ENV.challtestsrvDns, `"${dnsServer}" is not host:port`);
+    return { kind, managementUrl, dnsServer };
+  }
+  throw new ConfigError(ENV.dns, `"${kind}" is not one of route53, challtestsrv`);
+}
+
+function readAllowedSuffixes(env: Env, dns: DnsConfig): string[] {
+  const raw = env[ENV.allowedSuffixes]?.trim();
+  if (!raw) {
+    if (dns.kind === 'route53') return dns.zones.map((zone) => zone.domain);
+    throw new ConfigError(
+      ENV.allowedSuffixes,
+      'is not set; it must hold the DNS suffixes certificates may be requested under',
+    );
+  }
+  const suffixes = raw
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((s) => s.toLowerCase().replace(/\.$/, ''));
+  for (const suffix of suffixes) {
+    if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(suffix)) {
+      throw new ConfigError(
+        ENV.allowedSuffixes,
+        `"${suffix}" is not a DNS suffix with at least two labels`,
+      );
+    }
+  }
+  return suffixes;
+}
+
+/**
+ * Reads and checks the whole runtime configuration of the issuing functions before any
+ * client is created, so a deployment with a missing or malformed setting fails at cold
+ * start with a message naming the variable, and calls no service.
+ */
+export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
+  const tableName = readTableName(env);
   const issuers = readIssuers(env);
   const names = Object.keys(issuers);
   const defaultIssuer =
@@ -102,49 +238,33 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
       `"${defaultIssuer}" is not one of the configured issuers (${names.join(', ')})`,
     );
   }
-  const allowedSuffixes = required(
-    env,
-    ENV.allowedSuffixes,
-    'the DNS suffixes certificates may be requested under',
-  )
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map((s) => s.toLowerCase().replace(/\.$/, ''));
-  for (const suffix of allowedSuffixes) {
-    if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(suffix)) {
-      throw new ConfigError(
-        ENV.allowedSuffixes,
-        `"${suffix}" is not a DNS suffix with at least two labels`,
-      );
-    }
-  }
-  const root = required(env, ENV.secretStoreDir, 'the directory certificates are written to');
-  const managementUrl = required(
-    env,
-    ENV.challtestsrvUrl,
-    'the pebble-challtestsrv management URL',
-  );
-  if (!URL.canParse(managementUrl))
-    throw new ConfigError(ENV.challtestsrvUrl, `"${managementUrl}" is not a URL`);
-  const dnsServer = required(
-    env,
-    ENV.challtestsrvDns,
-    'the host:port of the pebble-challtestsrv DNS server',
-  );
-  if (!/^[^\s:]+:\d{1,5}$/.test(dnsServer))
-    throw new ConfigError(ENV.challtestsrvDns, `"${dnsServer}" is not host:port`);
-
+  const secretStore = readSecretStore(env);
+  const dns = readDns(env);
   return {
     tableName,
     issuers,
     defaultIssuer,
-    allowedSuffixes,
+    allowedSuffixes: readAllowedSuffixes(env, dns),
     maxNames: integer(env, ENV.maxNames, DEFAULT_MAX_NAMES, 1, 100),
-    secretStore: { kind: 'directory', root },
-    dns: { kind: 'challtestsrv', managementUrl, dnsServer },
+    secretStore,
+    dns,
     leaseMs: integer(env, ENV.leaseSeconds, 900, 60, 86_400) * 1000,
     batchSize: integer(env, ENV.batchSize, 50, 1, 500),
     concurrency: integer(env, ENV.concurrency, 10, 1, 100),
+    maxRecordsPerTick: integer(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
+  };
+}
+
+/** The planner's configuration: the table and the queue. */
+export function readPlannerConfig(env: Env = process.env): PlannerConfig {
+  const tableName = readTableName(env);
+  const queueUrl = required(env, ENV.queueUrl, 'the URL of the SQS work queue');
+  if (!URL.canParse(queueUrl) || !/^https?:/.test(queueUrl)) {
+    throw new ConfigError(ENV.queueUrl, `"${queueUrl}" is not an SQS queue URL`);
+  }
+  return {
+    tableName,
+    queueUrl,
     maxRecordsPerTick: integer(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
   };
 }

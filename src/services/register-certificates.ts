@@ -2,21 +2,12 @@ import { type CertificateRecord, sameNames, shardFor } from '../core/certificate
 import { type NamePolicy, normalizeName, validateRequestedNames } from '../core/domain-names.js';
 import { CertloopError } from '../core/errors.js';
 import { DEFAULT_KEY_TYPE, isKeyType, KEY_TYPES, type KeyType } from '../core/key-type.js';
+import type { RegistrationRequest } from '../core/registration-tags.js';
 import type { CertificateRecordStore } from '../ports/certificate-records.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 
-/** What a user asked for, as read from tags or from the local config file. */
-export interface Registration {
-  /** The secret the certificate goes to. */
-  id: string;
-  domains: readonly string[];
-  /** Base names; each `b` requests `*.b`. */
-  wildcards?: readonly string[];
-  keyType?: string;
-  profile?: string;
-  issuer?: string;
-}
+export type Registration = RegistrationRequest;
 
 export interface RegistrationDeps {
   records: CertificateRecordStore;

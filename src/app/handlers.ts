@@ -1,0 +1,99 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { EmfMetrics, type MetricsSink } from '../adapters/logging/powertools-metrics.js';
+import { METRICS } from '../config/metrics.js';
+import { summarizeFleet } from '../core/fleet-health.js';
+import { parseWorkMessage } from '../core/work-message.js';
+import { issueCertificates, type RecordOutcome } from '../services/issue-certificates.js';
+import type { PlanReport } from '../services/plan-due-work.js';
+import type { SweepReport } from '../services/sweep-registrations.js';
+import type { Runtime } from './compose.js';
+
+/**
+ * Whether a work message should come back through the queue. Only when the record
+ * could not be worked on because our own storage failed: a certificate failure is
+ * already recorded on the record with its backoff, and a busy or conflicting record
+ * belongs to another worker.
+ */
+export function needsRedelivery(outcome: RecordOutcome): boolean {
+  return outcome.outcome === 'deferred';
+}
+
+/**
+ * The worker: one SQS batch is one issuance batch (one DNS propagation wait). Powertools
+ * reports partial failures, so only the messages that failed come back: a body that is
+ * not a work message (after maxReceiveCount it lands in the dead-letter queue) or a
+ * record deferred by a storage failure.
+ */
+export function createWorkerHandler(runtime: Runtime, metrics: MetricsSink = new EmfMetrics()) {
+  const processor = new BatchProcessor(EventType.SQS);
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+    const ids = new Set<string>();
+    for (const record of event.Records) {
+      try {
+        ids.add(parseWorkMessage(record.body).id);
+      } catch {
+        // reported per message below
+      }
+    }
+    const results = await issueCertificates(runtime.issuance, [...ids]);
+    const outcomes = new Map(results.map((o) => [o.id, o]));
+    metrics.count(METRICS.issued, results.filter((o) => o.outcome === 'issued').length);
+    metrics.count(
+      METRICS.failed,
+      results.filter((o) => o.outcome === 'failed' || o.outcome === 'invalid').length,
+    );
+    metrics.flush();
+    return processPartialResponse(
+      event,
+      async (record: SQSRecord) => {
+        const { id } = parseWorkMessage(record.body);
+        const outcome = outcomes.get(id);
+        if (!outcome) throw new Error(`no outcome for record ${id}`);
+        if (needsRedelivery(outcome))
+          throw new Error(`record ${id} deferred: ${outcome.detail ?? outcome.reason}`);
+        return outcome.outcome;
+      },
+      processor,
+      context ? { context } : undefined,
+    );
+  };
+}
+
+/**
+ * The registration sweep: reads every registered secret's tags into records, then
+ * reports the fleet's health (fewest days to expiry, invalid records) for the alarms.
+ */
+export function createSweepHandler(runtime: Runtime, metrics: MetricsSink = new EmfMetrics()) {
+  return async (): Promise<SweepReport & { health: ReturnType<typeof summarizeFleet> }> => {
+    if (!runtime.sweep)
+      throw new Error(
+        'this deployment has no tag source: the sweep needs the Secrets Manager store',
+      );
+    const report = await runtime.sweep();
+    const health = summarizeFleet(
+      await runtime.registration.records.list(),
+      runtime.issuance.clock.now(),
+    );
+    if (health.minDaysToExpiry !== undefined)
+      metrics.gauge(METRICS.minDaysToExpiry, health.minDaysToExpiry, 'None');
+    metrics.gauge(METRICS.invalidRecords, health.invalid, 'Count');
+    metrics.flush();
+    runtime.issuance.logger.info('fleet health', { ...health, rule: 'FleetHealth' });
+    return { ...report, health };
+  };
+}
+
+/** The scheduled planner: due records to the work queue, and the size of the backlog. */
+export function createPlannerHandler(
+  planner: { plan(): Promise<PlanReport> },
+  metrics: MetricsSink = new EmfMetrics(),
+) {
+  return async (): Promise<PlanReport> => {
+    const report = await planner.plan();
+    metrics.gauge(METRICS.dueBacklog, report.due, 'Count');
+    metrics.gauge(METRICS.oldestDueSeconds, report.oldestDueSeconds, 'Seconds');
+    metrics.flush();
+    return report;
+  };
+}

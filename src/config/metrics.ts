@@ -1,0 +1,19 @@
+/**
+ * CloudWatch metric names, defined once: the functions emit them (Powertools metrics,
+ * EMF) and the CDK construct builds alarms and the dashboard on them.
+ */
+export const METRICS = {
+  namespace: 'certloop',
+  /** Certificates published (worker). */
+  issued: 'CertificatesIssued',
+  /** Attempts that failed and backed off, or became invalid (worker). */
+  failed: 'CertificateFailures',
+  /** Records found due by one planner run (planner). */
+  dueBacklog: 'DueBacklog',
+  /** Seconds the oldest due record has waited (planner). */
+  oldestDueSeconds: 'OldestDueSeconds',
+  /** Fewest days left before any managed certificate expires (sweep). */
+  minDaysToExpiry: 'MinDaysToExpiry',
+  /** Records that are invalid and wait for a change (sweep). */
+  invalidRecords: 'InvalidRecords',
+} as const;
