@@ -1,14 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../../src/config/environment.js';
-import { ConfigError, readRuntimeConfig } from '../../../src/config/runtime-config.js';
+import {
+  ConfigError,
+  readPlannerConfig,
+  readRuntimeConfig,
+} from '../../../src/config/runtime-config.js';
 
-const valid = {
+// Local adapters: a directory store and challtestsrv.
+const valid: Record<string, string | undefined> = {
   [ENV.tableName]: 'certloop-records',
   [ENV.issuers]: JSON.stringify({ default: { directoryUrl: 'https://127.0.0.1:14000/dir' } }),
   [ENV.allowedSuffixes]: 'example.test, example.org',
+  [ENV.secretStore]: 'directory',
   [ENV.secretStoreDir]: '/var/lib/certloop',
+  [ENV.dns]: 'challtestsrv',
   [ENV.challtestsrvUrl]: 'http://127.0.0.1:8055',
   [ENV.challtestsrvDns]: '127.0.0.1:8053',
+};
+
+// AWS adapters: Secrets Manager and Route 53 are the defaults.
+const onAws: Record<string, string | undefined> = {
+  [ENV.tableName]: 'certloop-records',
+  [ENV.issuers]: JSON.stringify({
+    default: { directoryUrl: 'https://acme.example/dir', contactEmail: 'ops@example.com' },
+  }),
+  [ENV.hostedZones]: JSON.stringify([
+    { hostedZoneId: 'Z0123456789ABC', domain: 'example.com' },
+    {
+      hostedZoneId: '/hostedzone/ZTEAM0000000001',
+      domain: 'team.example.com',
+      roleArn: 'arn:aws:iam::123456789012:role/dns',
+    },
+  ]),
 };
 
 describe('readRuntimeConfig', () => {
@@ -22,6 +45,116 @@ describe('readRuntimeConfig', () => {
       batchSize: 50,
       concurrency: 10,
     });
+  });
+
+  it('defaults to Secrets Manager and Route 53, and to the hosted zones as allowed suffixes', () => {
+    expect(readRuntimeConfig(onAws)).toMatchObject({
+      secretStore: { kind: 'secrets-manager', accountKeyPrefix: 'certloop/acme-account/' },
+      dns: {
+        kind: 'route53',
+        zones: [
+          { hostedZoneId: 'Z0123456789ABC', domain: 'example.com' },
+          {
+            hostedZoneId: 'ZTEAM0000000001',
+            domain: 'team.example.com',
+            roleArn: 'arn:aws:iam::123456789012:role/dns',
+          },
+        ],
+      },
+      allowedSuffixes: ['example.com', 'team.example.com'],
+    });
+  });
+
+  it('reads the planner configuration alone: table and queue', () => {
+    expect(
+      readPlannerConfig({
+        [ENV.tableName]: 'certloop-records',
+        [ENV.queueUrl]: 'https://sqs.us-east-1.amazonaws.com/123456789012/work',
+      }),
+    ).toEqual({
+      tableName: 'certloop-records',
+      queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/work',
+      maxRecordsPerTick: 500,
+    });
+  });
+
+  it.each<[string, Record<string, string | undefined>, string, RegExp]>([
+    [
+      'hosted zones missing on Route 53',
+      { ...onAws, [ENV.hostedZones]: undefined },
+      ENV.hostedZones,
+      /is not set/,
+    ],
+    [
+      'hosted zones that are not a list',
+      { ...onAws, [ENV.hostedZones]: '{"id":"Z1"}' },
+      ENV.hostedZones,
+      /expected array/,
+    ],
+    [
+      'a hosted zone with a malformed id',
+      { ...onAws, [ENV.hostedZones]: '[{"hostedZoneId":"zone one","domain":"example.com"}]' },
+      ENV.hostedZones,
+      /0\.hostedZoneId/,
+    ],
+    [
+      'a zone role that is not a role ARN',
+      {
+        ...onAws,
+        [ENV.hostedZones]: '[{"hostedZoneId":"Z1","domain":"example.com","roleArn":"admin"}]',
+      },
+      ENV.hostedZones,
+      /roleArn/,
+    ],
+    [
+      'an unknown secret store',
+      { ...onAws, [ENV.secretStore]: 's3' },
+      ENV.secretStore,
+      /not one of secrets-manager, directory/,
+    ],
+    [
+      'a directory store without a directory',
+      { ...onAws, [ENV.secretStore]: 'directory' },
+      ENV.secretStoreDir,
+      /is not set/,
+    ],
+    [
+      'an unknown DNS provider',
+      { ...onAws, [ENV.dns]: 'cloudflare' },
+      ENV.dns,
+      /not one of route53, challtestsrv/,
+    ],
+    [
+      'an account key prefix a secret name cannot hold',
+      { ...onAws, [ENV.accountKeyPrefix]: 'certloop acme' },
+      ENV.accountKeyPrefix,
+      /characters a secret name cannot/,
+    ],
+    [
+      'an issuer contact that is not an e-mail address',
+      {
+        ...onAws,
+        [ENV.issuers]: '{"default":{"directoryUrl":"https://a/dir","contactEmail":"ops"}}',
+      },
+      ENV.issuers,
+      /contactEmail/,
+    ],
+  ])('refuses %s on AWS, naming the variable', (_sentence, env, variable, message) => {
+    expect(() => readRuntimeConfig(env)).toThrow(ConfigError);
+    expect(() => readRuntimeConfig(env)).toThrow(new RegExp(`^${variable}: `));
+    expect(() => readRuntimeConfig(env)).toThrow(message);
+  });
+
+  it.each<[string, Record<string, string | undefined>, string]>([
+    ['no queue URL', { [ENV.tableName]: 'certloop-records' }, ENV.queueUrl],
+    [
+      'a queue URL that is not a URL',
+      { [ENV.tableName]: 'certloop-records', [ENV.queueUrl]: 'work-queue' },
+      ENV.queueUrl,
+    ],
+    ['no table', { [ENV.queueUrl]: 'https://sqs.us-east-1.amazonaws.com/1/work' }, ENV.tableName],
+  ])('refuses a planner with %s, naming the variable', (_sentence, env, variable) => {
+    expect(() => readPlannerConfig(env)).toThrow(new RegExp(`^${variable}: `));
   });
 
   it.each<[string, Record<string, string | undefined>, string, RegExp]>([

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { registrationFromTags, TAGS } from '../../../src/core/registration-tags.js';
+import { parseWorkMessage } from '../../../src/core/work-message.js';
+
+describe('registrationFromTags', () => {
+  it('reads space-separated names, wildcard bases and the optional tags', () => {
+    expect(
+      registrationFromTags('arn:secret:web', {
+        [TAGS.domains]: ' example.com  www.example.com ',
+        [TAGS.wildcards]: 'example.com',
+        [TAGS.key]: 'rsa-2048',
+        [TAGS.profile]: 'tlsserver',
+        [TAGS.issuer]: 'staging',
+        team: 'web',
+      }),
+    ).toEqual({
+      id: 'arn:secret:web',
+      domains: ['example.com', 'www.example.com'],
+      wildcards: ['example.com'],
+      keyType: 'rsa-2048',
+      profile: 'tlsserver',
+      issuer: 'staging',
+    });
+  });
+
+  it('says a secret without certloop:domains is not managed', () => {
+    expect(
+      registrationFromTags('arn:secret:db', { [TAGS.wildcards]: 'example.com', team: 'db' }),
+    ).toBeUndefined();
+  });
+
+  it('passes an empty domains tag on as an empty request (registration then makes it invalid)', () => {
+    expect(registrationFromTags('arn:secret:x', { [TAGS.domains]: '   ' })).toEqual({
+      id: 'arn:secret:x',
+      domains: [],
+      wildcards: [],
+    });
+  });
+});
+
+describe('parseWorkMessage', () => {
+  it('reads the record id and due time', () => {
+    expect(parseWorkMessage('{"id":"arn:secret:web","dueAt":5}')).toEqual({
+      id: 'arn:secret:web',
+      dueAt: 5,
+    });
+  });
+
+  it.each([
+    ['not JSON', 'hello', /not JSON/],
+    ['JSON without an id', '{"dueAt":1}', /no "id"/],
+    ['an empty id', '{"id":""}', /no "id"/],
+    ['null', 'null', /no "id"/],
+    ['an id longer than any ARN', JSON.stringify({ id: 'x'.repeat(3000) }), /longer than 2048/],
+  ])('refuses %s, saying what is wrong', (_sentence, body, message) => {
+    expect(() => parseWorkMessage(body)).toThrow(message);
+  });
+});
