@@ -21,9 +21,13 @@ import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
 import { ChalltestsrvDns01Solver } from '../../src/adapters/local/challtestsrv-dns01-solver.js';
 import { StructuredLogger } from '../../src/adapters/logging/powertools-logger.js';
 import { composePlanner, composeRuntime, type Runtime } from '../../src/app/compose.js';
-import { createPlannerHandler, createSweepHandler, createWorkerHandler } from '../../src/app/handlers.js';
-import { METRICS } from '../../src/config/metrics.js';
+import {
+  createPlannerHandler,
+  createSweepHandler,
+  createWorkerHandler,
+} from '../../src/app/handlers.js';
 import { ENV } from '../../src/config/environment.js';
+import { METRICS } from '../../src/config/metrics.js';
 import { readPlannerConfig, readRuntimeConfig } from '../../src/config/runtime-config.js';
 import { CertloopError } from '../../src/core/errors.js';
 import { type PebbleServer, startPebble } from '../../src/local/pebble-server.js';

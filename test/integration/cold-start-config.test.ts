@@ -48,20 +48,33 @@ describe('a function cold-started with a bad configuration', () => {
     ['worker', 'no table name', { [ENV.tableName]: undefined }, ENV.tableName],
     ['worker', 'issuers that are not JSON', { [ENV.issuers]: '{oops' }, ENV.issuers],
     ['worker', 'no hosted zones', { [ENV.hostedZones]: undefined }, ENV.hostedZones],
-    ['worker', 'a hosted zone without a domain', { [ENV.hostedZones]: '[{"hostedZoneId":"Z1"}]' }, ENV.hostedZones],
+    [
+      'worker',
+      'a hosted zone without a domain',
+      { [ENV.hostedZones]: '[{"hostedZoneId":"Z1"}]' },
+      ENV.hostedZones,
+    ],
     ['worker', 'a lease of ten seconds', { [ENV.leaseSeconds]: '10' }, ENV.leaseSeconds],
     ['worker', 'an unknown DNS provider', { [ENV.dns]: 'bind' }, ENV.dns],
-    ['sweep', 'a default issuer that is not configured', { [ENV.defaultIssuer]: 'prod' }, ENV.defaultIssuer],
+    [
+      'sweep',
+      'a default issuer that is not configured',
+      { [ENV.defaultIssuer]: 'prod' },
+      ENV.defaultIssuer,
+    ],
     ['planner', 'no queue URL', { [ENV.queueUrl]: undefined }, ENV.queueUrl],
     ['planner', 'a table name with spaces', { [ENV.tableName]: 'my table' }, ENV.tableName],
-  ])('the %s with %s fails naming the variable and calls no service', async (fn, _sentence, change, variable) => {
-    for (const [name, value] of Object.entries({ ...complete, ...change })) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-    await expect(load(fn)).rejects.toThrow(new RegExp(`^${variable}: `));
-    expect(requests).toBe(0);
-  });
+  ])(
+    'the %s with %s fails naming the variable and calls no service',
+    async (fn, _sentence, change, variable) => {
+      for (const [name, value] of Object.entries({ ...complete, ...change })) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await expect(load(fn)).rejects.toThrow(new RegExp(`^${variable}: `));
+      expect(requests).toBe(0);
+    },
+  );
 
   it('the same functions start with the complete configuration, still without calling anything', async () => {
     Object.assign(process.env, complete);
