@@ -11,6 +11,7 @@ import { SecretsManagerRegistrationSource } from '../adapters/aws/secrets-manage
 import { SecretsManagerSecretStore } from '../adapters/aws/secrets-manager-secret-store.js';
 import { SqsWorkQueue } from '../adapters/aws/sqs-work-queue.js';
 import { NodeKeyFactory } from '../adapters/crypto/node-key-factory.js';
+import { DynamoDbControlRecords } from '../adapters/dynamodb/dynamodb-control-records.js';
 import { DynamoDbRecordStore } from '../adapters/dynamodb/dynamodb-record-store.js';
 import { ChalltestsrvDns01Solver } from '../adapters/local/challtestsrv-dns01-solver.js';
 import { DirectorySecretStore } from '../adapters/local/directory-secret-store.js';
@@ -28,6 +29,7 @@ import type { Dns01Solver } from '../ports/dns01-solver.js';
 import type { Logger } from '../ports/logger.js';
 import type { RegistrationSource } from '../ports/registration-source.js';
 import type { SecretStore } from '../ports/secret-store.js';
+import type { ForceRenewalDeps } from '../services/force-renewal.js';
 import type { IssuanceDeps } from '../services/issue-certificates.js';
 import { type PlannerDeps, type PlanReport, planDueWork } from '../services/plan-due-work.js';
 import type { RegistrationDeps } from '../services/register-certificates.js';
@@ -38,6 +40,7 @@ export interface Runtime {
   config: RuntimeConfig;
   issuance: IssuanceDeps;
   registration: RegistrationDeps;
+  renewal: ForceRenewalDeps;
   tick(): Promise<TickReport>;
   /** Reads every registered secret's tags into records (`undefined` for stores without tags). */
   sweep?: () => Promise<SweepReport>;
@@ -65,10 +68,8 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? new StructuredLogger();
   const random = options.random ?? Math.random;
-  const records = new DynamoDbRecordStore({
-    client: new DynamoDBClient({}),
-    tableName: config.tableName,
-  });
+  const dynamodb = new DynamoDBClient({});
+  const records = new DynamoDbRecordStore({ client: dynamodb, tableName: config.tableName });
   const { secrets, source } = secretStoreFor(config.secretStore, clock);
   const configured = dnsSolverFor(config.dns);
   const dns = options.decorateDns ? options.decorateDns(configured) : configured;
@@ -113,10 +114,18 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     issuerNames: Object.keys(config.issuers),
     defaultIssuer: config.defaultIssuer,
   };
+  const renewal: ForceRenewalDeps = {
+    records,
+    control: new DynamoDbControlRecords({ client: dynamodb, tableName: config.tableName }),
+    clock,
+    logger,
+    budget: config.budget,
+  };
   return {
     config,
     issuance,
     registration,
+    renewal,
     tick: () =>
       runTick(issuance, { batchSize: config.batchSize, maxRecords: config.maxRecordsPerTick }),
     ...(source ? { sweep: () => sweepRegistrations(registration, source) } : {}),

@@ -4,10 +4,16 @@ import { EmfMetrics, type MetricsSink } from '../adapters/logging/powertools-met
 import { METRICS } from '../config/metrics.js';
 import { summarizeFleet } from '../core/fleet-health.js';
 import { parseWorkMessage } from '../core/work-message.js';
+import {
+  type ForceRenewalDeps,
+  type ForceRenewalReport,
+  forceRenewal,
+} from '../services/force-renewal.js';
 import { issueCertificates, type RecordOutcome } from '../services/issue-certificates.js';
 import type { PlanReport } from '../services/plan-due-work.js';
 import type { SweepReport } from '../services/sweep-registrations.js';
 import type { Runtime } from './compose.js';
+import { PayloadError, parseRenewPayload } from './renew-payload.js';
 
 /**
  * Whether a work message should come back through the queue. Only when the record
@@ -95,5 +101,28 @@ export function createPlannerHandler(
     metrics.gauge(METRICS.oldestDueSeconds, report.oldestDueSeconds, 'Seconds');
     metrics.flush();
     return report;
+  };
+}
+
+export type RenewResponse = ({ ok: true } & ForceRenewalReport) | { ok: false; error: string };
+
+/**
+ * The Renew function (manual invoke): a bad payload answers `{ok: false, error}` and
+ * changes nothing; otherwise the report says what matched, what was scheduled and over
+ * what window.
+ */
+export function createRenewHandler(deps: ForceRenewalDeps) {
+  return async (payload: unknown): Promise<RenewResponse> => {
+    let request: ReturnType<typeof parseRenewPayload>;
+    try {
+      request = parseRenewPayload(payload);
+    } catch (error) {
+      if (error instanceof PayloadError) {
+        deps.logger.warn('renew request refused', { rule: 'BadPayload', error: error.message });
+        return { ok: false, error: error.message };
+      }
+      throw error;
+    }
+    return { ok: true, ...(await forceRenewal(deps, request)) };
   };
 }

@@ -36,6 +36,10 @@ export const ENV = {
   batchSize: 'CERTLOOP_BATCH_SIZE',
   /** Records worked on in parallel inside a batch. Default 10. */
   concurrency: 'CERTLOOP_CONCURRENCY',
+  /** New orders the CA allows per budget window (forced renewals are spread to fit). Default 300. */
+  budgetOrders: 'CERTLOOP_BUDGET_ORDERS',
+  /** The budget window in hours. Default 3. */
+  budgetWindowHours: 'CERTLOOP_BUDGET_WINDOW_HOURS',
   /** Most records one tick takes. Default 500. */
   maxRecordsPerTick: 'CERTLOOP_MAX_RECORDS_PER_TICK',
 } as const;

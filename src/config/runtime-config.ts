@@ -36,6 +36,8 @@ export interface RuntimeConfig {
   batchSize: number;
   concurrency: number;
   maxRecordsPerTick: number;
+  /** The CA's new-order budget that bulk forced renewals are spread over. */
+  budget: { orders: number; windowMs: number };
 }
 
 /** What the planner needs: where the records are and where the work goes. */
@@ -252,6 +254,10 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
     batchSize: integer(env, ENV.batchSize, 50, 1, 500),
     concurrency: integer(env, ENV.concurrency, 10, 1, 100),
     maxRecordsPerTick: integer(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
+    budget: {
+      orders: integer(env, ENV.budgetOrders, 300, 1, 100_000),
+      windowMs: integer(env, ENV.budgetWindowHours, 3, 1, 168) * 3_600_000,
+    },
   };
 }
 

@@ -84,6 +84,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       batchSize: 50,
       concurrency: 10,
       maxRecordsPerTick: 500,
+      budget: { orders: 300, windowMs: 3 * 3_600_000 },
     };
     const runtime = composeRuntime(runtimeConfig, { logger });
 

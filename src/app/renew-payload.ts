@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import type { ForceRenewalRequest } from '../services/force-renewal.js';
+
+const SELECTORS = ['secret', 'domain', 'serials', 'issuer', 'all'] as const;
+
+const payloadSchema = z
+  .object({
+    secret: z.string().trim().min(1, 'must name a secret (ARN or name)').max(2048).optional(),
+    domain: z.string().trim().min(1, 'must be a DNS name').max(253).optional(),
+    serials: z
+      .array(
+        z
+          .string()
+          .trim()
+          .regex(/^[0-9A-Fa-f:]{1,128}$/, 'must be hexadecimal serial numbers'),
+      )
+      .min(1, 'must list at least one serial')
+      .max(10_000, 'lists more than 10000 serials; split the request')
+      .optional(),
+    issuer: z.string().trim().min(1, 'must name an issuer').max(64).optional(),
+    all: z.literal(true, 'must be true (to renew everything)').optional(),
+    reason: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(500, 'is longer than 500 characters')
+      .optional(),
+    dryRun: z.boolean('must be true or false').optional(),
+  })
+  .strict();
+
+/** Why a payload was refused: the message says what to change. */
+export class PayloadError extends Error {
+  override name = 'PayloadError';
+}
+
+/**
+ * Reads a Renew invoke payload: exactly one selector (`secret`, `domain`, `serials`,
+ * `issuer` or `all: true`), an optional `reason` and `dryRun`. Unknown fields are
+ * refused (a typo must not silently renew everything).
+ */
+export function parseRenewPayload(payload: unknown): ForceRenewalRequest {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new PayloadError(
+      `the payload must be a JSON object with one of: ${SELECTORS.join(', ')}`,
+    );
+  }
+  const parsed = payloadSchema.safeParse(payload);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')} (allowed: ${[...SELECTORS, 'reason', 'dryRun'].join(', ')})`
+        : `"${issue.path.join('.')}" ${issue.message}`,
+    );
+    throw new PayloadError(problems.join('; '));
+  }
+  const data = parsed.data;
+  const given = SELECTORS.filter((key) => data[key] !== undefined);
+  if (given.length !== 1) {
+    throw new PayloadError(
+      given.length === 0
+        ? `name what to renew: one of ${SELECTORS.join(', ')}`
+        : `give exactly one selector, not ${given.join(' and ')}`,
+    );
+  }
+  const selector =
+    data.secret !== undefined
+      ? { secret: data.secret }
+      : data.domain !== undefined
+        ? { domain: data.domain }
+        : data.serials !== undefined
+          ? { serials: data.serials }
+          : data.issuer !== undefined
+            ? { issuer: data.issuer }
+            : { all: true as const };
+  return { selector, reason: data.reason ?? 'manual renewal', dryRun: data.dryRun ?? false };
+}
