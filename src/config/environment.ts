@@ -40,6 +40,8 @@ export const ENV = {
   budgetOrders: 'CERTLOOP_BUDGET_ORDERS',
   /** The budget window in hours. Default 3. */
   budgetWindowHours: 'CERTLOOP_BUDGET_WINDOW_HOURS',
+  /** Longest delay between a renewal's slot and its order (planner period + queue). Default 600. */
+  budgetSlackSeconds: 'CERTLOOP_BUDGET_SLACK_SECONDS',
   /** Most records one tick takes. Default 500. */
   maxRecordsPerTick: 'CERTLOOP_MAX_RECORDS_PER_TICK',
 } as const;

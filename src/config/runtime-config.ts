@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_NAMES } from '../core/domain-names.js';
+import type { OrderBudget } from '../core/renewal-budget.js';
 import { ENV } from './environment.js';
 
 const issuerSchema = z.object({
@@ -37,7 +38,7 @@ export interface RuntimeConfig {
   concurrency: number;
   maxRecordsPerTick: number;
   /** The CA's new-order budget that bulk forced renewals are spread over. */
-  budget: { orders: number; windowMs: number };
+  budget: OrderBudget;
 }
 
 /** What the planner needs: where the records are and where the work goes. */
@@ -257,6 +258,7 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
     budget: {
       orders: integer(env, ENV.budgetOrders, 300, 1, 100_000),
       windowMs: integer(env, ENV.budgetWindowHours, 3, 1, 168) * 3_600_000,
+      slackMs: integer(env, ENV.budgetSlackSeconds, 600, 0, 86_400) * 1000,
     },
   };
 }

@@ -1,17 +1,33 @@
-import { HOUR, type Instant } from './time.js';
+import { HOUR, type Instant, MINUTE } from './time.js';
 
-/** The CA's new-order budget: at most `orders` in any window of `windowMs`. */
+/**
+ * The CA's new-order budget: at most `orders` in any window of `windowMs`. An order is
+ * placed some time after its slot (the planner runs periodically, the queue adds
+ * latency); `slackMs` is the most that delay may be, and the spread leaves room for it.
+ */
 export interface OrderBudget {
   orders: number;
   windowMs: number;
+  slackMs: number;
 }
 
-/** Let's Encrypt's new-order limit per account, as the default budget. */
-export const DEFAULT_ORDER_BUDGET: OrderBudget = { orders: 300, windowMs: 3 * HOUR };
+/**
+ * Let's Encrypt's new-order limit per account, with room for a planner that runs every
+ * few minutes and some queue latency.
+ */
+export const DEFAULT_ORDER_BUDGET: OrderBudget = {
+  orders: 300,
+  windowMs: 3 * HOUR,
+  slackMs: 10 * MINUTE,
+};
 
-/** Time between two budgeted orders: a steady rate never exceeds the budget in any window. */
+/**
+ * Time between two budgeted slots. Orders placed up to `slackMs` after their slots can
+ * only crowd into a window the slots of a span `windowMs + slackMs`, so spacing the
+ * slots by that span over `orders` keeps every window within the budget.
+ */
 export function budgetInterval(budget: OrderBudget): number {
-  return Math.ceil(budget.windowMs / budget.orders);
+  return Math.ceil((budget.windowMs + budget.slackMs) / budget.orders);
 }
 
 export interface Spread {
@@ -24,8 +40,9 @@ export interface Spread {
 /**
  * Spreads `count` renewals over time so that, together with every earlier spread (whose
  * end is `nextFreeSlot`), no window of `budget.windowMs` holds more than
- * `budget.orders`: one slot every `windowMs / orders`, starting at the later of `now`
- * and the previous spread's end. Pure.
+ * `budget.orders` orders, even when each order comes up to `slackMs` after its slot:
+ * one slot every `budgetInterval`, starting at the later of `now` and the previous
+ * spread's end. Pure.
  */
 export function spreadOverBudget(
   count: number,

@@ -7,6 +7,7 @@ import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
 import { composeRuntime, type Runtime } from '../app/compose.js';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import type { CertificateRecord } from '../core/certificate-record.js';
+import { DEFAULT_ORDER_BUDGET } from '../core/renewal-budget.js';
 import { registerCertificate } from '../services/register-certificates.js';
 import type { TickReport } from '../services/run-tick.js';
 import { startDynalite } from './dynalite-server.js';
@@ -84,7 +85,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       batchSize: 50,
       concurrency: 10,
       maxRecordsPerTick: 500,
-      budget: { orders: 300, windowMs: 3 * 3_600_000 },
+      budget: DEFAULT_ORDER_BUDGET,
     };
     const runtime = composeRuntime(runtimeConfig, { logger });
 

@@ -152,7 +152,7 @@ describe('forceRenewal', () => {
   it('spreads a bulk request over the budget and queues the next request behind it', async () => {
     const first = await forceRenewal(deps, { selector: { all: true }, reason: 'r', dryRun: false });
     expect(first.matched.map((m) => Date.parse(m.renewAt) - clock.now())).toEqual([
-      0, 36_000, 72_000,
+      0, 38_000, 76_000,
     ]);
     clock.advance(HOUR / 60);
     const second = await forceRenewal(deps, {
@@ -160,7 +160,7 @@ describe('forceRenewal', () => {
       reason: 'r',
       dryRun: false,
     });
-    expect(Date.parse(second.window?.from ?? '')).toBe(Date.parse(first.window?.to ?? '') + 36_000);
+    expect(Date.parse(second.window?.from ?? '')).toBe(Date.parse(first.window?.to ?? '') + 38_000);
   });
 
   it('refuses a bad payload through the handler and changes nothing', async () => {
