@@ -32,6 +32,7 @@ import type { SecretStore } from '../ports/secret-store.js';
 import type { ForceRenewalDeps } from '../services/force-renewal.js';
 import type { IssuanceDeps } from '../services/issue-certificates.js';
 import { type PlannerDeps, type PlanReport, planDueWork } from '../services/plan-due-work.js';
+import { reconcileIssuer } from '../services/reconcile-issuer.js';
 import type { RegistrationDeps } from '../services/register-certificates.js';
 import { runTick, type TickReport } from '../services/run-tick.js';
 import { type SweepReport, sweepRegistrations } from '../services/sweep-registrations.js';
@@ -156,19 +157,36 @@ function dnsSolverFor(config: DnsConfig): Dns01Solver {
   return new Route53Dns01Solver({ zones: config.zones, client: new Route53Client({}) });
 }
 
-/** The planner's wiring: the records table and the SQS work queue. */
+/**
+ * The planner's wiring: the records table and the SQS work queue. With a target issuer
+ * configured, each run first takes one issuer-rotation step (a single GetItem once the
+ * fleet is on the target); a rotation failure is logged and never blocks planning.
+ */
 export function composePlanner(
   config: PlannerConfig,
   options: ComposeOptions = {},
 ): { plan(): Promise<PlanReport> } {
+  const dynamodb = new DynamoDBClient({});
   const deps: PlannerDeps = {
-    records: new DynamoDbRecordStore({
-      client: new DynamoDBClient({}),
-      tableName: config.tableName,
-    }),
+    records: new DynamoDbRecordStore({ client: dynamodb, tableName: config.tableName }),
     queue: new SqsWorkQueue({ client: new SQSClient({}), queueUrl: config.queueUrl }),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? new StructuredLogger(),
   };
-  return { plan: () => planDueWork(deps, config.maxRecordsPerTick) };
+  const control = new DynamoDbControlRecords({ client: dynamodb, tableName: config.tableName });
+  const rotation = config.issuerRotation;
+  return {
+    async plan() {
+      if (rotation) {
+        try {
+          await reconcileIssuer({ ...deps, control }, rotation.target, rotation.batch);
+        } catch (error) {
+          deps.logger.error('issuer rotation step failed; planning goes on', {
+            error: (error as Error).message,
+          });
+        }
+      }
+      return planDueWork(deps, config.maxRecordsPerTick);
+    },
+  };
 }

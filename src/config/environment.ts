@@ -42,6 +42,8 @@ export const ENV = {
   budgetWindowHours: 'CERTLOOP_BUDGET_WINDOW_HOURS',
   /** Longest delay between a renewal's slot and its order (planner period + queue). Default 600. */
   budgetSlackSeconds: 'CERTLOOP_BUDGET_SLACK_SECONDS',
+  /** Records switched to a new target issuer at once during an issuer rotation. Default 30. */
+  rotationBatch: 'CERTLOOP_ROTATION_BATCH',
   /** Most records one tick takes. Default 500. */
   maxRecordsPerTick: 'CERTLOOP_MAX_RECORDS_PER_TICK',
 } as const;

@@ -46,6 +46,8 @@ export interface PlannerConfig {
   tableName: string;
   queueUrl: string;
   maxRecordsPerTick: number;
+  /** With a target issuer, each planner run first moves a batch of records toward it. */
+  issuerRotation?: { target: string; batch: number };
 }
 
 export class ConfigError extends Error {
@@ -270,9 +272,19 @@ export function readPlannerConfig(env: Env = process.env): PlannerConfig {
   if (!URL.canParse(queueUrl) || !/^https?:/.test(queueUrl)) {
     throw new ConfigError(ENV.queueUrl, `"${queueUrl}" is not an SQS queue URL`);
   }
+  const target = env[ENV.defaultIssuer]?.trim();
+  if (target && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(target)) {
+    throw new ConfigError(
+      ENV.defaultIssuer,
+      `"${target}" is not an issuer name (lower-case letters, digits and -)`,
+    );
+  }
   return {
     tableName,
     queueUrl,
     maxRecordsPerTick: integer(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
+    ...(target
+      ? { issuerRotation: { target, batch: integer(env, ENV.rotationBatch, 30, 1, 1000) } }
+      : {}),
   };
 }

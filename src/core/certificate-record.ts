@@ -61,6 +61,8 @@ export interface CertificateRecord {
   profile?: string;
   /** Named issuer to request from. */
   issuer: string;
+  /** The registration named the issuer (a tag): issuer rotation leaves the record alone. */
+  issuerPinned?: boolean;
   status: RecordStatus;
   /** Why the record is `invalid` or `failing`, for a person. */
   statusMessage?: string;

@@ -86,11 +86,16 @@ export async function registerCertificate(
   for (let attempt = 0; attempt < 3; attempt++) {
     const existing = await deps.records.get(registration.id);
     const invalid = request.problems.length > 0;
+    // Without an issuer tag a record follows the deployment's target issuer, which the
+    // issuer rotation moves in batches: the default changing is not a registration change.
+    const pinned = registration.issuer !== undefined;
+    const issuer = !pinned && existing && !existing.issuerPinned ? existing.issuer : request.issuer;
     const fields = {
       domains: request.domains,
       keyType: request.keyType,
       profile: request.profile,
-      issuer: request.issuer,
+      issuer,
+      issuerPinned: pinned ? true : undefined,
       ...(invalid
         ? {
             status: 'invalid' as const,
@@ -122,7 +127,8 @@ export async function registerCertificate(
         sameNames(existing.domains, request.domains) &&
         existing.keyType === request.keyType &&
         existing.profile === request.profile &&
-        existing.issuer === request.issuer;
+        existing.issuer === issuer &&
+        Boolean(existing.issuerPinned) === pinned;
       if (
         same &&
         (existing.status === 'invalid') === invalid &&
