@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runLocal } from '../src/local/runner.js';
+import { registerStekCommand } from './stek-command.js';
 import { renderStatusTable } from './status-table.js';
 
 function positiveInteger(value: string): number {
@@ -54,6 +55,8 @@ program
       },
     });
   });
+
+registerStekCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`certloop: ${error instanceof Error ? error.message : String(error)}\n`);
