@@ -1,0 +1,309 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { REGISTRATION_TAG_KEY } from '../../src/adapters/aws/secrets-manager-secret-store.js';
+import { ENV } from '../../src/config/environment.js';
+import { ConfigError, readRuntimeConfig } from '../../src/config/runtime-config.js';
+import { CertificateSecrets } from './certificate-secrets.js';
+import { CertLoopFunction, FUNCTION_ENTRIES } from './certloop-function.js';
+import { type ChallengeZone, ChallengeZones } from './challenge-zones.js';
+import { type CertLoopIssuer, Issuers } from './issuers.js';
+import { Monitoring } from './monitoring.js';
+import { RecordsTable } from './records-table.js';
+import { WorkQueue } from './work-queue.js';
+
+/** Defaults of CertLoopProps (and of the CDK app's context keys). */
+export const CERTLOOP_DEFAULTS = {
+  plannerSchedule: 'rate(5 minutes)',
+  sweepSchedule: 'rate(1 hour)',
+  workerMaxConcurrency: 5,
+  logRetentionDays: 90,
+  expiryAlarmDays: 14,
+  failureAlarmThreshold: 3,
+} as const;
+
+/** Timeouts and memory of the functions. */
+export const PLANNER_TIMEOUT = Duration.seconds(60);
+export const WORKER_TIMEOUT = Duration.minutes(5);
+export const WORKER_MEMORY_MB = 1024;
+export const SWEEP_TIMEOUT = Duration.minutes(5);
+
+/** Tag keys whose change triggers the registration sweep: every `certloop:` key. */
+export const REGISTRATION_TAG_PREFIX = `${REGISTRATION_TAG_KEY.split(':')[0]}:`;
+
+export interface CertLoopProps {
+  /**
+   * Named ACME issuers; a secret picks one with the `certloop:issuer` tag.
+   * @default { default: { directoryUrl: LETS_ENCRYPT_STAGING } } (untrusted test certificates)
+   */
+  readonly issuers?: Record<string, CertLoopIssuer>;
+  /**
+   * The issuer of secrets that name none.
+   * @default - the only issuer, or the one named `default`
+   */
+  readonly defaultIssuer?: string;
+  /**
+   * Route 53 hosted zones for DNS-01 challenges. With none, the construct grants no
+   * Route 53 access at all, synthesizes with a warning, and the worker and sweep refuse
+   * to start until zones are given.
+   * @default []
+   */
+  readonly hostedZones?: ChallengeZone[];
+  /**
+   * DNS suffixes that certificate names must fall under (names outside become `invalid`).
+   * @default - the hosted zones' domains
+   */
+  readonly allowedSuffixes?: string[];
+  /**
+   * When the planner looks for due records and queues them.
+   * @default events.Schedule.rate(Duration.minutes(5))
+   */
+  readonly plannerSchedule?: events.Schedule;
+  /**
+   * When the registration sweep re-reads every tagged secret (tag changes also trigger it).
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly sweepSchedule?: events.Schedule;
+  /**
+   * Most concurrent worker invocations driven by the queue (2-1000). Each works on up to
+   * 10 certificates; this is the lever that keeps issuance inside the CA's rate limits.
+   * @default 5
+   */
+  readonly workerMaxConcurrency?: number;
+  /**
+   * An email address subscribed to the notice topic (alarms and their recovery).
+   * @default - no subscription
+   */
+  readonly notificationEmail?: string;
+  /**
+   * How long the functions' log groups keep their events.
+   * @default logs.RetentionDays.THREE_MONTHS (90 days)
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * ARNs of customer-managed KMS keys that encrypt registered certificate secrets; the
+   * worker may use them through Secrets Manager only (kms:ViaService). Secrets under the
+   * AWS-managed key `aws/secretsmanager` need nothing.
+   * @default [] (no KMS grant: the AWS-managed key only)
+   */
+  readonly secretEncryptionKeyArns?: string[];
+  /**
+   * Name prefix of the ACME account-key secrets the worker creates.
+   * @default 'certloop/acme-account/'
+   */
+  readonly accountKeyPrefix?: string;
+  /**
+   * Alarm when any managed certificate has fewer days left than this.
+   * @default 14
+   */
+  readonly expiryAlarmDays?: number;
+  /**
+   * Alarm when at least this many certificate attempts fail within one hour.
+   * @default 3
+   */
+  readonly failureAlarmThreshold?: number;
+}
+
+/**
+ * certloop on AWS: TLS certificates issued and renewed through ACME DNS-01, written to
+ * the Secrets Manager secrets their owners tagged with `certloop:domains`.
+ *
+ * A scheduled planner queries the records table for due work and queues it; a worker
+ * consumes the queue (max concurrency = the CA rate-limit lever) and issues; a sweep
+ * registers tagged secrets on a schedule and within about a minute of a `certloop:*` tag
+ * change. Everything is encrypted with one customer-managed key; alarms publish to an
+ * SNS topic.
+ *
+ * ```ts
+ * import { CertLoop } from './infra/index.js';
+ * new CertLoop(stack, 'CertLoop', { hostedZones: [{ hostedZoneId: 'Z0123', domain: 'example.com' }] });
+ * ```
+ */
+export class CertLoop extends Construct {
+  readonly key: kms.Key;
+  readonly records: RecordsTable;
+  readonly workQueue: WorkQueue;
+  readonly secrets: CertificateSecrets;
+  readonly zones: ChallengeZones;
+  readonly issuers: Issuers;
+  readonly planner: lambda.Function;
+  readonly worker: lambda.Function;
+  readonly sweep: lambda.Function;
+  readonly monitoring: Monitoring;
+  readonly tagChangeRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: CertLoopProps = {}) {
+    super(scope, id);
+    const maxConcurrency = props.workerMaxConcurrency ?? CERTLOOP_DEFAULTS.workerMaxConcurrency;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+      throw new Error(
+        `CertLoop: workerMaxConcurrency must be a whole number from 2 to 1000 (an SQS event source limit), not ${maxConcurrency}`,
+      );
+    }
+    const logRetention = props.logRetention ?? CERTLOOP_DEFAULTS.logRetentionDays;
+    const stack = Stack.of(this);
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'certloop: records table, work queues, notice topic and function logs',
+      enableKeyRotation: true,
+    });
+    // CloudWatch Logs encrypts the log groups of this account and region with the key.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowLogGroupEncryption',
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:DescribeKey',
+        ],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*`,
+          },
+        },
+      }),
+    );
+
+    this.records = new RecordsTable(this, 'Records', { encryptionKey: this.key });
+    this.workQueue = new WorkQueue(this, 'Work', {
+      encryptionKey: this.key,
+      consumerTimeout: WORKER_TIMEOUT,
+    });
+    this.secrets = new CertificateSecrets(this, 'Secrets', {
+      accountKeyPrefix: props.accountKeyPrefix,
+      encryptionKeyArns: props.secretEncryptionKeyArns,
+    });
+    this.zones = new ChallengeZones(this, 'Zones', {
+      zones: props.hostedZones,
+      allowedSuffixes: props.allowedSuffixes,
+    });
+    this.issuers = new Issuers(this, 'Issuers', {
+      issuers: props.issuers,
+      defaultIssuer: props.defaultIssuer,
+    });
+    this.#checkRuntimeConfig();
+
+    const common = { logRetention, encryptionKey: this.key };
+    this.planner = new CertLoopFunction(this, 'Planner', {
+      ...common,
+      entry: FUNCTION_ENTRIES.planner,
+      description: 'certloop planner: queues the certificate records that are due',
+      timeout: PLANNER_TIMEOUT,
+    }).function;
+    this.worker = new CertLoopFunction(this, 'Worker', {
+      ...common,
+      entry: FUNCTION_ENTRIES.worker,
+      description: 'certloop worker: issues and renews queued certificates (ACME DNS-01)',
+      timeout: WORKER_TIMEOUT,
+      memorySize: WORKER_MEMORY_MB,
+    }).function;
+    this.sweep = new CertLoopFunction(this, 'Sweep', {
+      ...common,
+      entry: FUNCTION_ENTRIES.sweep,
+      description: 'certloop sweep: registers secrets tagged certloop:domains',
+      timeout: SWEEP_TIMEOUT,
+    }).function;
+
+    // Planner: due records from the index to the queue.
+    this.records.grantFindDue(this.planner);
+    this.workQueue.grantSend(this.planner);
+
+    // Worker: the full runtime configuration and the issuing permissions.
+    this.records.grantReadWrite(this.worker);
+    this.secrets.grantWrite(this.worker);
+    this.zones.grantChallengeWrite(this.worker);
+    this.issuers.configure(this.worker);
+    this.workQueue.addConsumer(this.worker, { maxConcurrency });
+
+    // Sweep: the same configuration (it composes the same runtime), registration only.
+    this.records.grantReadWrite(this.sweep);
+    this.records.grantList(this.sweep);
+    this.secrets.grantDiscover(this.sweep);
+    this.zones.configure(this.sweep);
+    this.issuers.configure(this.sweep);
+
+    new events.Rule(this, 'PlannerSchedule', {
+      description: 'certloop: run the planner',
+      schedule:
+        props.plannerSchedule ?? events.Schedule.expression(CERTLOOP_DEFAULTS.plannerSchedule),
+      targets: [new targets.LambdaFunction(this.planner, { retryAttempts: 2 })],
+    });
+    new events.Rule(this, 'SweepSchedule', {
+      description: 'certloop: run the registration sweep',
+      schedule: props.sweepSchedule ?? events.Schedule.expression(CERTLOOP_DEFAULTS.sweepSchedule),
+      targets: [new targets.LambdaFunction(this.sweep, { retryAttempts: 2 })],
+    });
+    // A tag change on any secret under a certloop: key runs the sweep, so registration
+    // follows within about a minute. The sweep re-reads every tagged secret; a handler
+    // that registers only the secret named in the event is a later optimisation.
+    this.tagChangeRule = new events.Rule(this, 'TagChange', {
+      description: `certloop: run the registration sweep when a ${REGISTRATION_TAG_PREFIX}* tag of a secret changes`,
+      eventPattern: {
+        source: ['aws.tag'],
+        detailType: ['Tag Change on Resource'],
+        detail: {
+          service: ['secretsmanager'],
+          'resource-type': ['secret'],
+          'changed-tag-keys': events.Match.prefix(REGISTRATION_TAG_PREFIX),
+        },
+      },
+      targets: [new targets.LambdaFunction(this.sweep, { retryAttempts: 2 })],
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      encryptionKey: this.key,
+      functions: { planner: this.planner, worker: this.worker, sweep: this.sweep },
+      deadLetterQueue: this.workQueue.deadLetterQueue,
+      notificationEmail: props.notificationEmail,
+      expiryAlarmDays: props.expiryAlarmDays,
+      failureAlarmThreshold: props.failureAlarmThreshold,
+    });
+  }
+
+  /**
+   * Runs the functions' own configuration check (`readRuntimeConfig`) on the values this
+   * construct will set, so a malformed issuer, zone or suffix fails `cdk synth` with the
+   * message the function would log at cold start, instead of failing after deploy.
+   */
+  #checkRuntimeConfig(): void {
+    const values = [
+      this.issuers.issuersJson,
+      this.zones.hostedZonesJson,
+      this.secrets.accountKeyPrefix,
+      ...(this.zones.allowedSuffixes ?? []),
+    ];
+    if (values.some((value) => Token.isUnresolved(value))) return;
+    const env: Record<string, string> = {
+      [ENV.tableName]: 'certloop-synth-check',
+      [ENV.issuers]: this.issuers.issuersJson,
+      [ENV.hostedZones]: this.zones.hostedZonesJson,
+      [ENV.accountKeyPrefix]: this.secrets.accountKeyPrefix,
+    };
+    if (this.issuers.defaultIssuer !== undefined) {
+      env[ENV.defaultIssuer] = this.issuers.defaultIssuer;
+    }
+    if (this.zones.allowedSuffixes !== undefined) {
+      env[ENV.allowedSuffixes] = this.zones.allowedSuffixes.join(' ');
+    }
+    try {
+      readRuntimeConfig(env);
+    } catch (error) {
+      // No zones is allowed at synth (ChallengeZones warns); anything else is an error.
+      const noZones =
+        error instanceof ConfigError &&
+        error.variable === ENV.hostedZones &&
+        this.zones.zones.length === 0;
+      if (!noZones) throw new Error(`CertLoop: ${(error as Error).message}`);
+    }
+  }
+}

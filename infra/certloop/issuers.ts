@@ -1,0 +1,66 @@
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { ENV } from '../../src/config/environment.js';
+
+/** Let's Encrypt staging: untrusted certificates, generous rate limits. The default. */
+export const LETS_ENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+/** Let's Encrypt production. */
+export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
+
+/** An ACME CA that certificates can be issued by. */
+export interface CertLoopIssuer {
+  /** The ACME directory URL. */
+  readonly directoryUrl: string;
+  /**
+   * Contact email registered with the ACME account.
+   * @default - no contact
+   */
+  readonly contactEmail?: string;
+}
+
+export interface IssuersProps {
+  /**
+   * Named ACME issuers; a secret picks one with the `certloop:issuer` tag. Names are
+   * lower-case letters, digits and `-`.
+   * @default { default: { directoryUrl: LETS_ENCRYPT_STAGING } }
+   */
+  readonly issuers?: Record<string, CertLoopIssuer>;
+  /**
+   * The issuer for secrets that name none.
+   * @default - the only issuer, or the one named `default`
+   */
+  readonly defaultIssuer?: string;
+}
+
+/**
+ * The ACME issuers. `configure(fn)` sets CERTLOOP_ISSUERS (and CERTLOOP_DEFAULT_ISSUER
+ * when given). Issuers need no IAM: the account keys are covered by CertificateSecrets.
+ */
+export class Issuers extends Construct {
+  readonly issuers: Readonly<Record<string, CertLoopIssuer>>;
+  readonly defaultIssuer?: string;
+
+  constructor(scope: Construct, id: string, props: IssuersProps = {}) {
+    super(scope, id);
+    this.issuers = props.issuers ?? { default: { directoryUrl: LETS_ENCRYPT_STAGING } };
+    if (props.defaultIssuer !== undefined) this.defaultIssuer = props.defaultIssuer;
+  }
+
+  /** The value of CERTLOOP_ISSUERS. */
+  get issuersJson(): string {
+    const entries = Object.entries(this.issuers).map(([name, issuer]) => [
+      name,
+      {
+        directoryUrl: issuer.directoryUrl,
+        ...(issuer.contactEmail ? { contactEmail: issuer.contactEmail } : {}),
+      },
+    ]);
+    return JSON.stringify(Object.fromEntries(entries));
+  }
+
+  /** Sets the issuer variables. */
+  configure(fn: lambda.Function): void {
+    fn.addEnvironment(ENV.issuers, this.issuersJson);
+    if (this.defaultIssuer !== undefined) fn.addEnvironment(ENV.defaultIssuer, this.defaultIssuer);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The certloop CDK constructs. Inside this repository: `import { CertLoop } from
+ * './infra/index.js'`. As a package, the path is `certloop/infra` once package.json
+ * exports `"./infra": "./infra/index.ts"` (a TypeScript entry: load it with tsx, as
+ * the CDK app does).
+ */
+export {
+  CertificateSecrets,
+  type CertificateSecretsProps,
+} from './certloop/certificate-secrets.js';
+export {
+  CERTLOOP_DEFAULTS,
+  CertLoop,
+  type CertLoopProps,
+  PLANNER_TIMEOUT,
+  SWEEP_TIMEOUT,
+  WORKER_MEMORY_MB,
+  WORKER_TIMEOUT,
+} from './certloop/certloop.js';
+export {
+  BUNDLING,
+  CertLoopFunction,
+  type CertLoopFunctionProps,
+  FUNCTION_ENTRIES,
+  FUNCTION_RUNTIME,
+} from './certloop/certloop-function.js';
+export {
+  type ChallengeZone,
+  ChallengeZones,
+  type ChallengeZonesProps,
+} from './certloop/challenge-zones.js';
+export {
+  type CertLoopIssuer,
+  Issuers,
+  type IssuersProps,
+  LETS_ENCRYPT_PRODUCTION,
+  LETS_ENCRYPT_STAGING,
+} from './certloop/issuers.js';
+export { METRIC_DIMENSIONS, Monitoring, type MonitoringProps } from './certloop/monitoring.js';
+export { RecordsTable, type RecordsTableProps } from './certloop/records-table.js';
+export {
+  MAX_RECEIVE_COUNT,
+  WORKER_BATCH_SIZE,
+  WorkQueue,
+  type WorkQueueConsumerOptions,
+  type WorkQueueProps,
+} from './certloop/work-queue.js';
+export { CertLoopStack, type CertLoopStackProps } from './certloop-stack.js';
+export { CONTEXT_DEFAULTS, CONTEXT_KEYS, certLoopPropsFromContext } from './context.js';

@@ -1,0 +1,644 @@
+import { basename } from 'node:path';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CONTEXT_DEFAULTS } from '../../infra/context.js';
+import { FUNCTION_ENTRIES, METRIC_DIMENSIONS } from '../../infra/index.js';
+import {
+  DEFAULT_ACCOUNT_KEY_PREFIX,
+  REGISTRATION_TAG_KEY,
+} from '../../src/adapters/aws/secrets-manager-secret-store.js';
+import {
+  DUE_INDEX_NAME,
+  DUE_INDEX_PARTITION_KEY,
+  DUE_INDEX_PARTITION_KEY_TYPE,
+  DUE_INDEX_PROJECTION,
+  DUE_INDEX_SORT_KEY,
+  DUE_INDEX_SORT_KEY_TYPE,
+  TABLE_BILLING_MODE,
+  TABLE_PARTITION_KEY,
+  TABLE_PARTITION_KEY_TYPE,
+} from '../../src/adapters/dynamodb/table-schema.js';
+import { EmfMetrics } from '../../src/adapters/logging/powertools-metrics.js';
+import { ENV } from '../../src/config/environment.js';
+import { METRICS } from '../../src/config/metrics.js';
+import { buildCertLoopApp, cdkJsonContext, TEST_ZONE } from './fixtures/certloop-app.js';
+import { actionsOf, policyStatements, TemplateQueries } from './fixtures/template-queries.js';
+
+type Built = ReturnType<typeof buildCertLoopApp>;
+
+let built: Built;
+let template: Template;
+let q: TemplateQueries;
+
+beforeAll(() => {
+  built = buildCertLoopApp({ hostedZones: JSON.stringify([TEST_ZONE]) });
+  template = Template.fromStack(built.stack);
+  q = new TemplateQueries(built.stack, template.toJSON());
+});
+
+const certloop = () => built.stack.certloop;
+
+describe('the records table', () => {
+  it('has the key, the sparse due index and the billing mode of table-schema.ts', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' }],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: TABLE_PARTITION_KEY, AttributeType: TABLE_PARTITION_KEY_TYPE },
+        { AttributeName: DUE_INDEX_PARTITION_KEY, AttributeType: DUE_INDEX_PARTITION_KEY_TYPE },
+        { AttributeName: DUE_INDEX_SORT_KEY, AttributeType: DUE_INDEX_SORT_KEY_TYPE },
+      ]),
+      BillingMode: TABLE_BILLING_MODE,
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: DUE_INDEX_NAME,
+          KeySchema: [
+            { AttributeName: DUE_INDEX_PARTITION_KEY, KeyType: 'HASH' },
+            { AttributeName: DUE_INDEX_SORT_KEY, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: DUE_INDEX_PROJECTION },
+        },
+      ],
+    });
+  });
+
+  it('keeps point-in-time recovery, is retained and is encrypted with the stack key', () => {
+    const table = q.resource(certloop().records.table);
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties?.PointInTimeRecoverySpecification).toEqual({
+      PointInTimeRecoveryEnabled: true,
+    });
+    expect(table.Properties?.SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: { 'Fn::GetAtt': [q.logicalId(certloop().key), 'Arn'] },
+    });
+  });
+
+  it('uses a key with rotation on', () => {
+    expect(q.resource(certloop().key).Properties?.EnableKeyRotation).toBe(true);
+  });
+});
+
+describe('the work queue', () => {
+  it('redrives to the dead-letter queue after 5 receives and is KMS-encrypted', () => {
+    const queue = q.resource(certloop().workQueue.queue).Properties;
+    const dlq = q.resource(certloop().workQueue.deadLetterQueue).Properties;
+    const keyArn = { 'Fn::GetAtt': [q.logicalId(certloop().key), 'Arn'] };
+    expect(queue?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: {
+        'Fn::GetAtt': [q.logicalId(certloop().workQueue.deadLetterQueue), 'Arn'],
+      },
+      maxReceiveCount: 5,
+    });
+    expect(queue?.KmsMasterKeyId).toEqual(keyArn);
+    expect(dlq?.KmsMasterKeyId).toEqual(keyArn);
+  });
+
+  it('has a visibility timeout of at least six worker timeouts', () => {
+    const workerTimeout = q.resource(certloop().worker).Properties?.Timeout as number;
+    expect(workerTimeout).toBe(300);
+    expect(q.resource(certloop().workQueue.queue).Properties?.VisibilityTimeout).toBe(
+      6 * workerTimeout,
+    );
+  });
+
+  it('refuses requests without TLS on both queues', () => {
+    const policies = q.ofType('AWS::SQS::QueuePolicy');
+    expect(policies).toHaveLength(2);
+    for (const [, policy] of policies) {
+      expect(policyStatements(policy)).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+});
+
+describe('the functions', () => {
+  const cases = [
+    { name: 'planner', timeout: 60, memory: 256 },
+    { name: 'worker', timeout: 300, memory: 1024 },
+    { name: 'sweep', timeout: 300, memory: 256 },
+  ] as const;
+
+  it.each(cases)(
+    'the $name runs Node.js 22 on ARM64 with tracing and its own log group',
+    ({ name, timeout, memory }) => {
+      const fn = certloop()[name];
+      const props = q.resource(fn).Properties;
+      expect(props?.Runtime).toBe('nodejs22.x');
+      expect(props?.Architectures).toEqual(['arm64']);
+      expect(props?.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(props?.Timeout).toBe(timeout);
+      expect(props?.MemorySize).toBe(memory);
+      const loggingConfig = props?.LoggingConfig as { LogGroup: { Ref: string } } | undefined;
+      const logGroupRef = loggingConfig?.LogGroup.Ref ?? 'missing';
+      expect(q.resources[logGroupRef]?.Properties).toEqual({
+        RetentionInDays: 90,
+        KmsKeyId: { 'Fn::GetAtt': [q.logicalId(certloop().key), 'Arn'] },
+      });
+    },
+  );
+
+  it('deploys planner, worker and sweep only (scheduled-tick is the local variant)', () => {
+    expect(q.ofType('AWS::Lambda::Function')).toHaveLength(3);
+    expect(Object.values(FUNCTION_ENTRIES).map((entry) => basename(entry))).toEqual([
+      'planner.ts',
+      'worker.ts',
+      'sweep.ts',
+    ]);
+    for (const [, fn] of q.ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties?.Handler).toBe('index.handler');
+    }
+  });
+
+  it('the planner gets the table and the queue, named by ENV', () => {
+    expect(q.environment(certloop().planner)).toEqual({
+      [ENV.tableName]: { Ref: q.logicalId(certloop().records.table) },
+      [ENV.queueUrl]: { Ref: q.logicalId(certloop().workQueue.queue) },
+    });
+  });
+
+  it.each(['worker', 'sweep'] as const)('the %s gets the full runtime configuration', (name) => {
+    const environment = q.environment(certloop()[name]);
+    expect(environment).toEqual({
+      [ENV.tableName]: { Ref: q.logicalId(certloop().records.table) },
+      [ENV.secretStore]: 'secrets-manager',
+      [ENV.accountKeyPrefix]: DEFAULT_ACCOUNT_KEY_PREFIX,
+      [ENV.dns]: 'route53',
+      [ENV.hostedZones]: JSON.stringify([TEST_ZONE]),
+      [ENV.issuers]: JSON.stringify({
+        default: { directoryUrl: 'https://acme-staging-v02.api.letsencrypt.org/directory' },
+      }),
+    });
+  });
+
+  it('the worker consumes the queue in batches of 10 with partial failures and max concurrency 5', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: q.logicalId(certloop().worker) },
+      EventSourceArn: { 'Fn::GetAtt': [q.logicalId(certloop().workQueue.queue), 'Arn'] },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+});
+
+describe('the schedules and the tag-change rule', () => {
+  const targetOf = (fnId: string) => [
+    Match.objectLike({
+      Arn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      RetryPolicy: { MaximumRetryAttempts: 2 },
+    }),
+  ];
+
+  it('runs the planner every 5 minutes and the sweep every hour', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: targetOf(q.logicalId(certloop().planner)),
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: targetOf(q.logicalId(certloop().sweep)),
+    });
+  });
+
+  it('runs the sweep when a certloop: tag of a secret changes', () => {
+    expect(q.resource(certloop().tagChangeRule).Properties?.EventPattern).toEqual({
+      source: ['aws.tag'],
+      'detail-type': ['Tag Change on Resource'],
+      detail: {
+        service: ['secretsmanager'],
+        'resource-type': ['secret'],
+        'changed-tag-keys': [{ prefix: 'certloop:' }],
+      },
+    });
+    expect(q.resource(certloop().tagChangeRule).Properties?.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': [q.logicalId(certloop().sweep), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 2 },
+      }),
+    ]);
+  });
+
+  it('lets EventBridge invoke exactly the planner (once) and the sweep (twice)', () => {
+    const permissions = q
+      .ofType('AWS::Lambda::Permission')
+      .map(([, p]) => p.Properties as { FunctionName: unknown; Principal: string });
+    expect(permissions.every((p) => p.Principal === 'events.amazonaws.com')).toBe(true);
+    const invoked = permissions.map((p) => JSON.stringify(p.FunctionName));
+    const count = (id: string) => invoked.filter((f) => f.includes(`"${id}"`)).length;
+    expect(count(q.logicalId(certloop().planner))).toBe(1);
+    expect(count(q.logicalId(certloop().sweep))).toBe(2);
+    expect(count(q.logicalId(certloop().worker))).toBe(0);
+  });
+});
+
+describe('least privilege', () => {
+  const secretArn = (suffix: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':secretsmanager:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:secret:${suffix}`,
+      ],
+    ],
+  });
+
+  it('the worker writes only secrets that carry the certloop:domains tag', () => {
+    expect(q.statements(certloop().worker)).toContainEqual({
+      Sid: 'WriteRegisteredCertificateSecrets',
+      Effect: 'Allow',
+      Action: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:ListSecretVersionIds',
+      ],
+      Resource: secretArn('*'),
+      Condition: { Null: { [`aws:ResourceTag/${REGISTRATION_TAG_KEY}`]: 'false' } },
+    });
+  });
+
+  it('the worker creates and reads account keys under the prefix only, tagged as such', () => {
+    const statements = q.statements(certloop().worker);
+    expect(statements).toContainEqual({
+      Sid: 'ReadAcmeAccountKeys',
+      Effect: 'Allow',
+      Action: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ],
+      Resource: secretArn(`${DEFAULT_ACCOUNT_KEY_PREFIX}*`),
+    });
+    expect(statements).toContainEqual({
+      Sid: 'CreateAcmeAccountKeys',
+      Effect: 'Allow',
+      Action: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+      Resource: secretArn(`${DEFAULT_ACCOUNT_KEY_PREFIX}*`),
+      Condition: {
+        StringEquals: { 'aws:RequestTag/certloop:role': 'acme-account-key' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['certloop:role'] },
+      },
+    });
+  });
+
+  it('no statement anywhere writes secrets without the tag condition or the account-key prefix', () => {
+    const writes = ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
+    for (const fn of [certloop().planner, certloop().worker, certloop().sweep]) {
+      for (const statement of q.statements(fn)) {
+        if (!actionsOf(statement).some((action) => writes.includes(action))) continue;
+        const tagged = statement.Condition?.Null?.[`aws:ResourceTag/${REGISTRATION_TAG_KEY}`];
+        const prefixed = JSON.stringify(statement.Resource).includes(
+          `:secret:${DEFAULT_ACCOUNT_KEY_PREFIX}*`,
+        );
+        expect(tagged === 'false' || prefixed, JSON.stringify(statement)).toBe(true);
+      }
+    }
+  });
+
+  it('the worker changes only _acme-challenge TXT records, only in the configured zone', () => {
+    expect(q.statements(certloop().worker)).toContainEqual({
+      Sid: 'WriteAcmeChallengeRecords',
+      Effect: 'Allow',
+      Action: 'route53:ChangeResourceRecordSets',
+      Resource: {
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, `:route53:::hostedzone/${TEST_ZONE.hostedZoneId}`],
+        ],
+      },
+      Condition: {
+        'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'] },
+        'ForAllValues:StringLike': {
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['_acme-challenge.*'],
+        },
+      },
+    });
+    const route53 = q
+      .statements(certloop().worker)
+      .filter((s) => actionsOf(s).some((a) => a.startsWith('route53:')));
+    expect(route53.map((s) => [s.Action, JSON.stringify(s.Resource)])).toEqual([
+      ['route53:ChangeResourceRecordSets', expect.stringContaining(TEST_ZONE.hostedZoneId)],
+      ['route53:ListResourceRecordSets', expect.stringContaining(TEST_ZONE.hostedZoneId)],
+      ['route53:GetChange', expect.stringContaining(':route53:::change/*')],
+    ]);
+    expect(q.actions(certloop().worker)).not.toContain('sts:AssumeRole');
+  });
+
+  it('the planner and the sweep touch neither Route 53 nor secret values', () => {
+    for (const fn of [certloop().planner, certloop().sweep]) {
+      const actions = q.actions(fn);
+      expect(actions.filter((a) => a.startsWith('route53:') || a.startsWith('sts:'))).toEqual([]);
+      expect(actions).not.toContain('secretsmanager:GetSecretValue');
+      expect(actions).not.toContain('secretsmanager:PutSecretValue');
+    }
+    expect(q.actions(certloop().sweep)).toContain('secretsmanager:ListSecrets');
+    expect(q.actions(certloop().planner)).toEqual(
+      expect.arrayContaining(['dynamodb:Query', 'sqs:SendMessage']),
+    );
+    expect(q.actions(certloop().planner)).not.toContain('dynamodb:PutItem');
+  });
+
+  it('table KMS use goes through DynamoDB only; no KMS grant for secrets by default', () => {
+    const kms = q
+      .statements(certloop().worker)
+      .filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    for (const statement of kms) {
+      expect(statement.Resource).toEqual({
+        'Fn::GetAtt': [q.logicalId(certloop().key), 'Arn'],
+      });
+    }
+    expect(JSON.stringify(kms)).not.toContain('secretsmanager.');
+  });
+
+  it('no role carries a managed policy', () => {
+    for (const [, role] of q.ofType('AWS::IAM::Role')) {
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('alarms and notices', () => {
+  const topicRef = () => ({ Ref: q.logicalId(certloop().monitoring.topic) });
+  const dimensions = Object.entries(METRIC_DIMENSIONS).map(([Name, Value]) => ({ Name, Value }));
+
+  it('alarms when a certificate has less than 14 days left (minimum over one hour)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.minDaysToExpiry,
+      Dimensions: dimensions,
+      Statistic: 'Minimum',
+      Period: 3600,
+      Threshold: 14,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 1,
+      AlarmActions: [topicRef()],
+    });
+  });
+
+  it('alarms on any message in the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: {
+            'Fn::GetAtt': [q.logicalId(certloop().workQueue.deadLetterQueue), 'QueueName'],
+          },
+        },
+      ],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [topicRef()],
+    });
+  });
+
+  it('alarms on 3 or more failures within one hour', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.failed,
+      Dimensions: dimensions,
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [topicRef()],
+    });
+  });
+
+  it('alarms on worker errors', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: q.logicalId(certloop().worker) } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [topicRef()],
+    });
+  });
+
+  it('sends every alarm and its recovery to the topic', () => {
+    const alarms = q.ofType('AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(6);
+    for (const [, alarm] of alarms) {
+      expect(alarm.Properties?.AlarmActions).toEqual([topicRef()]);
+      expect(alarm.Properties?.OKActions).toEqual([topicRef()]);
+    }
+  });
+
+  it('encrypts the topic, requires TLS and lets only this account’s alarms publish', () => {
+    expect(q.resource(certloop().monitoring.topic).Properties?.KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': [q.logicalId(certloop().key), 'Arn'],
+    });
+    const [[, policy] = ['', undefined]] = q.ofType('AWS::SNS::TopicPolicy');
+    const statements = policyStatements(policy);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Sid: 'AllowAlarmsOfThisAccount',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+      }),
+    );
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('shows the metrics on a dashboard, the planner backlog among them', () => {
+    const [[, dashboard] = ['', undefined]] = q.ofType('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
+    for (const name of [
+      METRICS.minDaysToExpiry,
+      METRICS.failed,
+      METRICS.issued,
+      METRICS.dueBacklog,
+      METRICS.oldestDueSeconds,
+      'ApproximateNumberOfMessagesVisible',
+    ]) {
+      expect(body).toContain(name);
+    }
+  });
+
+  describe('the metric dimensions', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it('are the ones the functions emit through the Powertools adapter', () => {
+      const lines: string[] = [];
+      vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+        lines.push(String(chunk));
+        return true;
+      });
+      const metrics = new EmfMetrics();
+      metrics.gauge(METRICS.minDaysToExpiry, 30, 'None');
+      metrics.flush();
+      const emf = lines
+        .flatMap((line) => line.split('\n'))
+        .filter((line) => line.includes('_aws'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(emf).toHaveLength(1);
+      const [document] = emf;
+      const aws = document?._aws as
+        | { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> }
+        | undefined;
+      const directive = aws?.CloudWatchMetrics[0];
+      expect(directive?.Namespace).toBe(METRICS.namespace);
+      expect(directive?.Dimensions).toEqual([Object.keys(METRIC_DIMENSIONS)]);
+      for (const [name, value] of Object.entries(METRIC_DIMENSIONS)) {
+        expect(document?.[name]).toBe(value);
+      }
+    });
+  });
+});
+
+describe('the outputs', () => {
+  it('name the table, the queues, each function, the topic and the dashboard', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        'DashboardName',
+        'DeadLetterQueueUrl',
+        'NoticeTopicArn',
+        'PlannerFunctionName',
+        'QueueUrl',
+        'SweepFunctionName',
+        'TableName',
+        'WorkerFunctionName',
+      ].sort(),
+    );
+    expect(outputs.WorkerFunctionName?.Value).toEqual({ Ref: q.logicalId(certloop().worker) });
+    expect(outputs.TableName?.Value).toEqual({ Ref: q.logicalId(certloop().records.table) });
+  });
+});
+
+describe('the app context', () => {
+  it('cdk.json holds the documented defaults', () => {
+    expect(cdkJsonContext()).toEqual(CONTEXT_DEFAULTS);
+  });
+
+  it('without hosted zones, grants no Route 53 access at all and warns', () => {
+    const { stack } = buildCertLoopApp({}, { bundle: false });
+    const queries = new TemplateQueries(stack, Template.fromStack(stack).toJSON());
+    for (const fn of [stack.certloop.planner, stack.certloop.worker, stack.certloop.sweep]) {
+      expect(
+        queries.actions(fn).filter((a) => a.startsWith('route53:') || a.startsWith('sts:')),
+      ).toEqual([]);
+    }
+    expect(queries.environment(stack.certloop.worker)[ENV.hostedZones]).toBe('[]');
+    Annotations.fromStack(stack).hasWarning(
+      '/CertLoop/CertLoop/Zones',
+      Match.stringLikeRegexp('No hosted zones are configured'),
+    );
+  });
+
+  it('takes -c values as strings: zones with a role, suffixes, schedules, concurrency, KMS keys', () => {
+    const roleArn = 'arn:aws:iam::210987654321:role/dns';
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/abcd-1234';
+    const { stack } = buildCertLoopApp(
+      {
+        hostedZones: JSON.stringify([
+          TEST_ZONE,
+          { hostedZoneId: 'ZROLE', domain: 'b.example', roleArn },
+        ]),
+        allowedSuffixes: 'example.com,b.example',
+        plannerSchedule: 'cron(0/15 * * * ? *)',
+        sweepSchedule: 'rate(2 hours)',
+        workerMaxConcurrency: '3',
+        logRetentionDays: '30',
+        contactEmail: 'ops@example.com',
+        notificationEmail: 'ops@example.com',
+        secretEncryptionKeyArns: JSON.stringify([keyArn]),
+      },
+      { bundle: false },
+    );
+    const t = Template.fromStack(stack);
+    const queries = new TemplateQueries(stack, t.toJSON());
+    const worker = stack.certloop.worker;
+    expect(queries.environment(worker)[ENV.allowedSuffixes]).toBe('example.com b.example');
+    expect(JSON.parse(queries.environment(worker)[ENV.issuers] as string)).toEqual({
+      default: {
+        directoryUrl: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+        contactEmail: 'ops@example.com',
+      },
+    });
+    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0/15 * * * ? *)' });
+    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(2 hours)' });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 3 },
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    t.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    const statements = queries.statements(worker);
+    expect(statements).toContainEqual({
+      Sid: 'AssumeCrossAccountZoneRoles',
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Resource: roleArn,
+    });
+    // The zone behind a role is changed by that role, not by the worker's own.
+    const change = statements.find((s) => s.Sid === 'WriteAcmeChallengeRecords');
+    expect(JSON.stringify(change?.Resource)).not.toContain('ZROLE');
+    expect(statements).toContainEqual({
+      Sid: 'UseSecretKeysThroughSecretsManager',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: keyArn,
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': {
+            'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+          },
+        },
+      },
+    });
+  });
+
+  it.each([
+    [{ hostedZones: '[{"hostedZoneId":"Z1"}]' }, /hostedZones.*entry 0/],
+    [{ hostedZones: 'Z1 example.com' }, /hostedZones.*JSON list/],
+    [{ workerMaxConcurrency: '1' }, /workerMaxConcurrency must be a whole number from 2 to 1000/],
+    [{ workerMaxConcurrency: 'many' }, /workerMaxConcurrency.*not a whole number/],
+    [{ plannerSchedule: 'every 5 minutes' }, /plannerSchedule.*rate\(\.\.\.\) or cron/],
+    [{ logRetentionDays: '42' }, /logRetentionDays.*42 is not a CloudWatch Logs retention/],
+  ])('rejects bad context %j before anything is built', (context, message) => {
+    expect(() => buildCertLoopApp(context, { bundle: false })).toThrow(message);
+  });
+
+  it.each([
+    [
+      { hostedZones: JSON.stringify([{ hostedZoneId: 'not a zone', domain: 'example.com' }]) },
+      /CERTLOOP_HOSTED_ZONES/,
+    ],
+    [
+      { hostedZones: JSON.stringify([TEST_ZONE]), acmeDirectoryUrl: 'ftp://ca.example' },
+      /CERTLOOP_ISSUERS/,
+    ],
+    [
+      { hostedZones: JSON.stringify([TEST_ZONE]), allowedSuffixes: 'com' },
+      /CERTLOOP_ALLOWED_SUFFIXES/,
+    ],
+  ])('fails synth with the cold-start message for %j', (context, message) => {
+    expect(() => buildCertLoopApp(context, { bundle: false })).toThrow(message);
+  });
+});
