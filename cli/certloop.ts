@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runLocal } from '../src/local/runner.js';
-import { registerStekCommand } from './stek-command.js';
 import { renderStatusTable } from './status-table.js';
+import { registerStekCommand } from './stek-command.js';
 
 function positiveInteger(value: string): number {
   const n = Number(value);

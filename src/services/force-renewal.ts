@@ -59,11 +59,11 @@ function matchesSecret(record: CertificateRecord, secret: string): boolean {
   return (
     record.id === secret ||
     record.id.endsWith(`:secret:${secret}`) ||
-    new RegExp(`:secret:${escape(secret)}-[A-Za-z0-9]{6}$`).test(record.id)
+    new RegExp(`:secret:${escapeRegExp(secret)}-[A-Za-z0-9]{6}$`).test(record.id)
   );
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
