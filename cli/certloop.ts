@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runLocal } from '../src/local/runner.js';
+import { registerOperationsCommands } from './operations-commands.js';
 import { renderStatusTable } from './status-table.js';
 import { registerStekCommand } from './stek-command.js';
 
@@ -56,6 +57,7 @@ program
     });
   });
 
+registerOperationsCommands(program);
 registerStekCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

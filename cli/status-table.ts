@@ -16,7 +16,7 @@ function when(instant: number | undefined, now: number): string {
 export function renderStatusTable(records: readonly CertificateRecord[], now: number): string {
   const table = new Table({
     head: ['name', 'status', 'domains', 'notAfter', 'next attempt', 'failures', 'last error'],
-    colWidths: [18, 9, 34, 26, 26, 9, 40],
+    colWidths: [18, 9, 34, 30, 30, 10, 40],
     wordWrap: true,
   });
   for (const record of [...records].sort((a, b) => a.id.localeCompare(b.id))) {

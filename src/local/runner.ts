@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,6 +15,8 @@ import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { type PebbleServer, startPebble } from './pebble-server.js';
 
 export const LOCAL_TABLE_NAME = 'certloop-local';
+/** Written into the state folder while a runner serves the local DynamoDB API. */
+export const LOCAL_ENDPOINT_FILE = 'endpoint.json';
 
 export interface LocalRunOptions {
   configPath: string;
@@ -42,6 +44,10 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
   const logger = new StructuredLogger({ serviceName: 'certloop-local' });
 
   const dynalite = await startDynalite({ path: join(stateDir, 'dynamodb') });
+  // Other certloop commands (status, renew) reach this dynalite while the runner holds
+  // its database open.
+  const endpointFile = join(stateDir, LOCAL_ENDPOINT_FILE);
+  await writeFile(endpointFile, JSON.stringify({ dynamodb: dynalite.endpoint, pid: process.pid }));
   let pebble: PebbleServer | undefined;
   try {
     // Local only: the SDK finds dynalite through its standard endpoint variable, and
@@ -111,6 +117,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       }
     }
   } finally {
+    await rm(endpointFile, { force: true });
     await pebble?.stop();
     await dynalite.close();
     logger.info('local mode stopped');

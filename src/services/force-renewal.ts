@@ -28,6 +28,8 @@ export interface ForceRenewalDeps {
   clock: Clock;
   logger: Logger;
   budget: OrderBudget;
+  /** Told after each record is scheduled (the CLI shows a progress bar). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface ForceRenewalReport {
@@ -165,6 +167,7 @@ export async function forceRenewal(
   }
   for (const [i, record] of schedulable.entries()) {
     await schedule(deps, record, times[i] as Instant, request.reason, now);
+    deps.onProgress?.(i + 1, schedulable.length);
   }
   return report;
 }

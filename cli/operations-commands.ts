@@ -1,0 +1,175 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { DynamoDbControlRecords } from '../src/adapters/dynamodb/dynamodb-control-records.js';
+import { DynamoDbRecordStore } from '../src/adapters/dynamodb/dynamodb-record-store.js';
+import { StructuredLogger } from '../src/adapters/logging/powertools-logger.js';
+import { systemClock } from '../src/app/compose.js';
+import { PayloadError, parseRenewPayload } from '../src/app/renew-payload.js';
+import { ENV } from '../src/config/environment.js';
+import { DEFAULT_ORDER_BUDGET } from '../src/core/renewal-budget.js';
+import { openLocalRecords } from '../src/local/local-records.js';
+import type { CertificateRecordStore } from '../src/ports/certificate-records.js';
+import type { ControlRecords } from '../src/ports/control-records.js';
+import { forceRenewal } from '../src/services/force-renewal.js';
+import { renderStatusTable } from './status-table.js';
+
+interface Target {
+  stateDir: string;
+  table?: string;
+}
+
+/** Where the records are: a DynamoDB table on AWS (standard credential chain), or local mode's state folder. */
+async function openRecords(
+  target: Target,
+): Promise<{
+  records: CertificateRecordStore;
+  control: ControlRecords;
+  close(): Promise<void>;
+  where: string;
+}> {
+  const table = target.table ?? process.env[ENV.tableName];
+  if (table) {
+    const client = new DynamoDBClient({});
+    return {
+      records: new DynamoDbRecordStore({ client, tableName: table }),
+      control: new DynamoDbControlRecords({ client, tableName: table }),
+      close: async () => client.destroy(),
+      where: `table ${table}`,
+    };
+  }
+  const local = await openLocalRecords(target.stateDir);
+  return { ...local, where: `local state ${target.stateDir}` };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(/[\s,]+/).filter(Boolean)];
+}
+
+/** `certloop status` and `certloop renew`: the operator's view and the forced renewal, on AWS or local mode. */
+export function registerOperationsCommands(program: Command): void {
+  const where = (command: Command) =>
+    command
+      .option('-s, --state-dir <dir>', 'local mode state folder', '.certloop')
+      .option(
+        '-t, --table <name>',
+        `DynamoDB table on AWS (default: $${ENV.tableName}; without it: local mode)`,
+      );
+
+  where(
+    program
+      .command('status')
+      .description(
+        'one row per certificate: domains, notAfter, next attempt, failures, last error',
+      ),
+  )
+    .option('--json', 'print the records as JSON')
+    .action(async (options: Target & { json?: boolean }) => {
+      const opened = await openRecords(options);
+      try {
+        const records = await opened.records.list();
+        if (options.json) {
+          process.stdout.write(
+            `${JSON.stringify(
+              records.map(({ lease, ...rest }) => rest),
+              null,
+              2,
+            )}\n`,
+          );
+        } else {
+          process.stdout.write(
+            `${renderStatusTable(records, Date.now())}\n${records.length} certificates in ${opened.where}\n`,
+          );
+        }
+      } finally {
+        await opened.close();
+      }
+    });
+
+  where(
+    program
+      .command('renew')
+      .description('force renewals: the same selectors as the Renew function'),
+  )
+    .option('--secret <secret>', 'one secret, by name or ARN')
+    .option('--domain <name>', 'certificates holding this name')
+    .option('--serial <serials>', 'certificate serials (repeat or comma-separate)', collect)
+    .option('--issuer <name>', 'certificates issued by this named issuer')
+    .option('--all', 'every certificate')
+    .option('--reason <text>', 'kept on each record and logged')
+    .option('--dry-run', 'report the match and schedule; change nothing')
+    .option('--json', 'print the report as JSON')
+    .action(
+      async (
+        options: Target & {
+          secret?: string;
+          domain?: string;
+          serial?: string[];
+          issuer?: string;
+          all?: boolean;
+          reason?: string;
+          dryRun?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        let request: ReturnType<typeof parseRenewPayload>;
+        try {
+          request = parseRenewPayload({
+            ...(options.secret !== undefined ? { secret: options.secret } : {}),
+            ...(options.domain !== undefined ? { domain: options.domain } : {}),
+            ...(options.serial !== undefined ? { serials: options.serial } : {}),
+            ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+            ...(options.all ? { all: true } : {}),
+            ...(options.reason !== undefined ? { reason: options.reason } : {}),
+            dryRun: options.dryRun ?? false,
+          });
+        } catch (error) {
+          if (error instanceof PayloadError)
+            throw new Error(error.message.replace(/"serials(\.\d+)?"/g, '--serial'));
+          throw error;
+        }
+        const opened = await openRecords(options);
+        const bar = new cliProgress.SingleBar(
+          { format: 'scheduling {bar} {value}/{total}', stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        );
+        let started = false;
+        try {
+          const report = await forceRenewal(
+            {
+              records: opened.records,
+              control: opened.control,
+              clock: systemClock,
+              logger: new StructuredLogger({ level: 'WARN' }),
+              budget: DEFAULT_ORDER_BUDGET,
+              onProgress: (done, total) => {
+                if (options.json || total < 2) return;
+                if (!started) bar.start(total, 0);
+                started = true;
+                bar.update(done);
+              },
+            },
+            request,
+          );
+          if (started) bar.stop();
+          if (options.json) {
+            process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+            return;
+          }
+          const verb = report.dryRun ? 'would schedule' : 'scheduled';
+          process.stdout.write(
+            `${verb} ${report.matched.length} renewal(s) in ${opened.where}${report.window ? ` from ${report.window.from} to ${report.window.to}` : ''}\n`,
+          );
+          for (const m of report.matched)
+            process.stdout.write(
+              `  ${m.id}  ${m.domains.join(' ')}  serial ${m.serial ?? '-'}  at ${m.renewAt}\n`,
+            );
+          for (const s of report.skipped) process.stdout.write(`  skipped ${s.id}: ${s.why}\n`);
+          if (report.unknownSerials.length > 0)
+            process.stdout.write(`  unknown serials: ${report.unknownSerials.join(' ')}\n`);
+        } finally {
+          await opened.close();
+        }
+      },
+    );
+}
