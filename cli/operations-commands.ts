@@ -20,9 +20,7 @@ interface Target {
 }
 
 /** Where the records are: a DynamoDB table on AWS (standard credential chain), or local mode's state folder. */
-async function openRecords(
-  target: Target,
-): Promise<{
+async function openRecords(target: Target): Promise<{
   records: CertificateRecordStore;
   control: ControlRecords;
   close(): Promise<void>;
