@@ -32,6 +32,14 @@ const localConfigSchema = z.object({
     .object({ challtestsrvUrl: z.url(), challtestsrvDns: z.string().regex(/^[^\s:]+:\d+$/) })
     .optional(),
   certificates: z.array(certificateSchema).min(1, 'list at least one certificate'),
+  /** Session-ticket-key sets to rotate; rings go to <state>/secrets/stek/<set>.json. */
+  stekSets: z
+    .array(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'use lower-case letters, digits, ".", "_" or "-"'),
+    )
+    .default([]),
 });
 
 export type LocalConfig = z.infer<typeof localConfigSchema>;

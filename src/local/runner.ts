@@ -5,9 +5,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable } from '../adapters/dynamodb/ensure-table.js';
 import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
 import { composeRuntime, type Runtime } from '../app/compose.js';
+import { composeStekRotation } from '../app/compose-stek.js';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import type { CertificateRecord } from '../core/certificate-record.js';
 import { DEFAULT_ORDER_BUDGET } from '../core/renewal-budget.js';
+import { DEFAULT_STEK_POLICY } from '../core/stek-ring.js';
 import { registerCertificate } from '../services/register-certificates.js';
 import type { TickReport } from '../services/run-tick.js';
 import { startDynalite } from './dynalite-server.js';
@@ -106,7 +108,26 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       });
     }
 
+    const stek =
+      config.stekSets.length > 0
+        ? composeStekRotation(
+            {
+              tableName: LOCAL_TABLE_NAME,
+              setIds: config.stekSets,
+              store: { kind: 'directory', root: join(stateDir, 'secrets') },
+              policy: DEFAULT_STEK_POLICY,
+              leaseMs: 5 * 60_000,
+            },
+            { logger },
+          )
+        : undefined;
+
     while (!options.signal?.aborted) {
+      // A failed STEK rotation is reported by rotate() and never stops certificates.
+      if (stek)
+        await stek
+          .rotate()
+          .catch((error: Error) => logger.error('stek rotation failed', { error: error.message }));
       const report = await runtime.tick();
       options.onTick?.(report, await runtime.registration.records.list(), runtime);
       if (options.once) break;

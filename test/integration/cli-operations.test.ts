@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +93,27 @@ describe('certloop status and renew in local mode', () => {
       unknownSerials: ['DEADBEEF'],
     });
     expect((await certloop('status', '--state-dir', stateDir, '--json')).stdout).toBe(before);
+  });
+
+  it('stek export writes the nginx key files of the ring local mode rotated', async () => {
+    const out = join(stateDir, 'nginx-stek');
+    const exported = await certloop(
+      'stek',
+      'export',
+      '--set',
+      'tickets',
+      '--format',
+      'nginx',
+      '--out',
+      out,
+      '--state-dir',
+      stateDir,
+    );
+    expect(exported.code, exported.stderr).toBe(0);
+    const keys = readdirSync(out).filter((f) => f.endsWith('.key'));
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    for (const key of keys) expect(statSync(join(out, key)).size).toBe(80);
+    expect(readdirSync(out)).toContain('ssl_session_ticket_keys.conf');
   });
 
   it('renew for real schedules the renewal with its reason; a bad selector exits non-zero and changes nothing', async () => {
