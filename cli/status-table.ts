@@ -25,7 +25,11 @@ export function renderStatusTable(records: readonly CertificateRecord[], now: nu
       record.status,
       record.domains.join(' '),
       when(record.current?.notAfter, now),
-      record.status === 'invalid' ? 'waits for a change' : when(record.nextAttemptAt, now),
+      record.status === 'invalid'
+        ? 'waits for a change'
+        : record.status === 'unmanaged'
+          ? 'not managed (tag removed)'
+          : when(record.nextAttemptAt, now),
       String(record.failures),
       record.statusMessage ?? record.lastError?.message ?? '',
     ]);

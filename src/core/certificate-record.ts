@@ -7,8 +7,15 @@ import type { Instant } from './time.js';
  * - `active`: holds a current certificate; the last attempt (if any) succeeded.
  * - `failing`: the last attempt failed; `nextAttemptAt` follows the backoff table.
  * - `invalid`: a problem that waiting cannot fix; not scheduled until it changes.
+ * - `unmanaged`: the registration was removed (the `certloop:domains` tag is gone); the
+ *   record is kept so that tagging the secret again resumes with what is known.
  */
-export type RecordStatus = 'pending' | 'active' | 'failing' | 'invalid';
+export type RecordStatus = 'pending' | 'active' | 'failing' | 'invalid' | 'unmanaged';
+
+/** Statuses a worker never acts on: they wait for the registration to change. */
+export function isParked(status: RecordStatus): boolean {
+  return status === 'invalid' || status === 'unmanaged';
+}
 
 /** What is known about the certificate currently published for a record. */
 export interface IssuedCertificate {
@@ -61,6 +68,8 @@ export interface CertificateRecord {
   profile?: string;
   /** Named issuer to request from. */
   issuer: string;
+  /** Where the registration came from: secret tags (the sweep may unmanage it) or a config file. */
+  registeredBy?: 'tags' | 'config';
   /** The registration named the issuer (a tag): issuer rotation leaves the record alone. */
   issuerPinned?: boolean;
   status: RecordStatus;

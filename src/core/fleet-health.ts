@@ -7,6 +7,8 @@ export interface FleetHealth {
   failing: number;
   invalid: number;
   pending: number;
+  /** Registrations removed; left out of the expiry figures. */
+  unmanaged: number;
   /** Fewest days before any published certificate expires (negative: already expired). */
   minDaysToExpiry: number | undefined;
   /** The record behind `minDaysToExpiry`. */
@@ -21,12 +23,13 @@ export function summarizeFleet(records: readonly CertificateRecord[], now: Insta
     failing: 0,
     invalid: 0,
     pending: 0,
+    unmanaged: 0,
     minDaysToExpiry: undefined,
     soonestExpiring: undefined,
   };
   for (const record of records) {
     health[record.status] += 1;
-    if (!record.current) continue;
+    if (!record.current || record.status === 'unmanaged') continue;
     const days = (record.current.notAfter - now) / DAY;
     if (health.minDaysToExpiry === undefined || days < health.minDaysToExpiry) {
       health.minDaysToExpiry = Math.round(days * 100) / 100;

@@ -1,4 +1,4 @@
-import { type CertificateRecord, sameNames } from './certificate-record.js';
+import { type CertificateRecord, isParked, sameNames } from './certificate-record.js';
 import type { Instant } from './time.js';
 
 /**
@@ -7,6 +7,7 @@ import type { Instant } from './time.js';
  */
 export type IssuanceReason =
   | 'RecordInvalid'
+  | 'RecordUnmanaged'
   | 'NotDueYet'
   | 'NoCertificateYet'
   | 'RequestedNamesChanged'
@@ -30,7 +31,7 @@ export function isDue(
   now: Instant,
 ): boolean {
   return (
-    record.status !== 'invalid' && record.nextAttemptAt !== undefined && record.nextAttemptAt <= now
+    !isParked(record.status) && record.nextAttemptAt !== undefined && record.nextAttemptAt <= now
   );
 }
 
@@ -46,6 +47,14 @@ const checks: readonly Check[] = [
   (r) =>
     r.status === 'invalid'
       ? { action: 'skip', reason: 'RecordInvalid', detail: r.statusMessage ?? 'record is invalid' }
+      : undefined,
+  (r) =>
+    r.status === 'unmanaged'
+      ? {
+          action: 'skip',
+          reason: 'RecordUnmanaged',
+          detail: r.statusMessage ?? 'no longer registered',
+        }
       : undefined,
   (r, now) =>
     isDue(r, now)

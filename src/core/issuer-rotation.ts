@@ -1,4 +1,4 @@
-import type { CertificateRecord } from './certificate-record.js';
+import { type CertificateRecord, isParked } from './certificate-record.js';
 import type { Instant } from './time.js';
 
 /** Progress of moving the fleet to a target issuer; kept in a control document. */
@@ -26,7 +26,7 @@ export interface RotationPlan {
 
 /** A record that follows the deployment's target issuer (not pinned by a tag, not invalid). */
 export function followsTarget(record: CertificateRecord): boolean {
-  return !record.issuerPinned && record.status !== 'invalid';
+  return !record.issuerPinned && !isParked(record.status);
 }
 
 /**

@@ -17,6 +17,8 @@ export interface RegistrationRequest {
   keyType?: string;
   profile?: string;
   issuer?: string;
+  /** Where it was read from; only tag registrations are unmanaged by a sweep. */
+  registeredBy?: 'tags' | 'config';
 }
 
 function words(value: string | undefined): string[] {
@@ -39,6 +41,7 @@ export function registrationFromTags(
   const issuer = tags[TAGS.issuer]?.trim();
   return {
     id,
+    registeredBy: 'tags',
     domains: words(tags[TAGS.domains]),
     wildcards: words(tags[TAGS.wildcards]),
     ...(keyType ? { keyType } : {}),

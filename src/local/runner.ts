@@ -100,6 +100,7 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
     for (const certificate of config.certificates) {
       await registerCertificate(runtime.registration, {
         id: certificate.name,
+        registeredBy: 'config',
         domains: certificate.domains,
         wildcards: certificate.wildcards,
         ...(certificate.key ? { keyType: certificate.key } : {}),

@@ -1,4 +1,4 @@
-import type { CertificateRecord } from '../core/certificate-record.js';
+import { type CertificateRecord, isParked } from '../core/certificate-record.js';
 import { normalizeName } from '../core/domain-names.js';
 import { CertloopError } from '../core/errors.js';
 import { type OrderBudget, spreadOverBudget } from '../core/renewal-budget.js';
@@ -105,13 +105,13 @@ export async function forceRenewal(
   } else candidates = all;
 
   const skipped = candidates
-    .filter((r) => r.status === 'invalid')
+    .filter((r) => isParked(r.status))
     .map((r) => ({
       id: r.id,
-      why: `invalid: ${r.statusMessage ?? 'waits for a registration change'}`,
+      why: `${r.status}: ${r.statusMessage ?? 'waits for a registration change'}`,
     }));
   const schedulable = candidates
-    .filter((r) => r.status !== 'invalid')
+    .filter((r) => !isParked(r.status))
     .sort((a, b) => a.id.localeCompare(b.id));
 
   const cursor = await deps.control.get<{ nextFreeSlot: Instant }>(BUDGET_CURSOR);

@@ -96,6 +96,7 @@ export async function registerCertificate(
       profile: request.profile,
       issuer,
       issuerPinned: pinned ? true : undefined,
+      ...(registration.registeredBy ? { registeredBy: registration.registeredBy } : {}),
       ...(invalid
         ? {
             status: 'invalid' as const,
@@ -131,6 +132,7 @@ export async function registerCertificate(
         Boolean(existing.issuerPinned) === pinned;
       if (
         same &&
+        existing.status !== 'unmanaged' &&
         (existing.status === 'invalid') === invalid &&
         (!invalid || existing.statusMessage === fields.statusMessage)
       ) {
@@ -169,5 +171,43 @@ export async function registerCertificate(
   throw new CertloopError(
     'conflict',
     `record ${registration.id} kept changing while registering; try again`,
+  );
+}
+
+/**
+ * Stops managing a record whose registration was removed (its `certloop:domains` tag is
+ * gone): it becomes `unmanaged` and unscheduled, and the secret is left as it is. The
+ * record is kept, so tagging the secret again resumes with the known certificate.
+ */
+export async function unregisterCertificate(
+  deps: RegistrationDeps,
+  id: string,
+  why: string,
+): Promise<boolean> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const existing = await deps.records.get(id);
+    if (!existing || existing.status === 'unmanaged') return false;
+    try {
+      await deps.records.put(
+        {
+          ...existing,
+          status: 'unmanaged',
+          statusMessage: why,
+          nextAttemptAt: undefined,
+          order: undefined,
+          updatedAt: deps.clock.now(),
+        },
+        existing.version,
+      );
+      deps.logger.info(`unmanaged: ${why}`, { record: id, rule: 'RegistrationRemoved' });
+      return true;
+    } catch (error) {
+      if (error instanceof CertloopError && error.kind === 'conflict') continue;
+      throw error;
+    }
+  }
+  throw new CertloopError(
+    'conflict',
+    `record ${id} kept changing while unregistering; the next sweep tries again`,
   );
 }

@@ -5,11 +5,14 @@ import {
   type RegistrationDeps,
   type RegistrationOutcome,
   registerCertificate,
+  unregisterCertificate,
 } from './register-certificates.js';
 
 export interface SweepReport {
   seen: number;
   outcomes: Record<RegistrationOutcome | 'error', number>;
+  /** Tag registrations whose secret no longer carries certloop:domains. */
+  unmanaged: number;
 }
 
 /**
@@ -29,8 +32,10 @@ export async function sweepRegistrations(
     error: 0,
   };
   let seen = 0;
+  const listed = new Set<string>();
   for await (const secret of source.listRegistered()) {
     seen += 1;
+    listed.add(secret.id);
     const registration = registrationFromTags(secret.id, secret.tags);
     if (!registration) continue;
     try {
@@ -43,6 +48,29 @@ export async function sweepRegistrations(
       });
     }
   }
-  deps.logger.info('sweep finished', { seen, ...outcomes });
-  return { seen, outcomes };
+  // Only a complete listing gets here (a failed listing throws above), so a record
+  // registered by tags that was not listed has lost its certloop:domains tag.
+  let unmanaged = 0;
+  for (const record of await deps.records.list()) {
+    if (record.registeredBy !== 'tags' || record.status === 'unmanaged' || listed.has(record.id))
+      continue;
+    try {
+      if (
+        await unregisterCertificate(
+          deps,
+          record.id,
+          'the certloop:domains tag was removed; the secret is left as it is',
+        )
+      )
+        unmanaged += 1;
+    } catch (error) {
+      outcomes.error += 1;
+      deps.logger.error('unregistering failed; the next sweep tries again', {
+        record: record.id,
+        error: asCertloopError(error).message,
+      });
+    }
+  }
+  deps.logger.info('sweep finished', { seen, unmanaged, ...outcomes });
+  return { seen, outcomes, unmanaged };
 }

@@ -7,7 +7,13 @@ import {
   ListResourceRecordSetsCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  SecretsManagerClient,
+  TagResourceCommand,
+  UntagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -231,6 +237,109 @@ describe('the AWS pipeline on moto + dynalite + pebble: tags -> sweep -> planner
       const sets = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
       expect((sets.ResourceRecordSets ?? []).filter((s) => s.Type === 'TXT')).toEqual([]);
     }
+  });
+
+  it('makes each of 11 bad tag sets an invalid record with a clear message, never enqueued, while the good ones issue', async () => {
+    const sm = new SecretsManagerClient({});
+    const cases: Array<[string, Record<string, string>, RegExp]> = [
+      ['bad-ip', { 'certloop:domains': '192.0.2.7' }, /IP address/],
+      ['bad-label', { 'certloop:domains': `${'x'.repeat(64)}.example.com` }, /at most 63/],
+      ['bad-zone', { 'certloop:domains': 'www.example.net' }, /outside the allowed suffixes/],
+      ['bad-single', { 'certloop:domains': 'localhost' }, /single label/],
+      [
+        'bad-underscore',
+        { 'certloop:domains': 'a_b.example.com' },
+        /letters, digits and inner hyphens/,
+      ],
+      ['bad-empty', { 'certloop:domains': '' }, /no names requested/],
+      [
+        'bad-key',
+        { 'certloop:domains': 'k.example.com', 'certloop:key': 'ed25519' },
+        /key type "ed25519" is not one of/,
+      ],
+      [
+        'bad-issuer',
+        { 'certloop:domains': 'i.example.com', 'certloop:issuer': 'prod' },
+        /issuer "prod" is not configured/,
+      ],
+      [
+        'bad-profile',
+        { 'certloop:domains': 'p.example.com', 'certloop:profile': 'short lived' },
+        /not a valid ACME profile name/,
+      ],
+      [
+        'bad-tld-wildcard',
+        { 'certloop:domains': 'w.example.com', 'certloop:wildcards': 'com' },
+        /top-level domain/,
+      ],
+      [
+        'bad-covered',
+        { 'certloop:domains': 'a.example.com', 'certloop:wildcards': 'example.com' },
+        /already covered/,
+      ],
+    ];
+    const arnOf = new Map<string, string>();
+    for (const [name, tags] of cases) {
+      const created = await sm.send(
+        new CreateSecretCommand({
+          Name: `tls/${name}`,
+          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      );
+      arnOf.set(name, created.ARN ?? '');
+    }
+    const good = await sm.send(
+      new CreateSecretCommand({
+        Name: 'tls/good-neighbour',
+        Tags: [{ Key: 'certloop:domains', Value: 'good.example.org' }],
+      }),
+    );
+
+    const swept = await runtime.sweep?.();
+    expect(swept?.outcomes).toMatchObject({ invalid: 11, created: 1, error: 0 });
+    for (const [name, , message] of cases) {
+      const record = await runtime.registration.records.get(arnOf.get(name) ?? '');
+      expect(record?.status, name).toBe('invalid');
+      expect(record?.statusMessage, name).toMatch(message);
+      expect(record?.nextAttemptAt, name).toBeUndefined();
+    }
+    expect(await planner.plan()).toMatchObject({ due: 1, enqueued: 1 });
+    expect(await drainQueue()).toEqual({ messages: 1, failures: [] });
+    expect((await runtime.registration.records.get(good.ARN ?? ''))?.status).toBe('active');
+    // A second sweep with unchanged tags retries nothing.
+    expect((await runtime.sweep?.())?.outcomes).toMatchObject({ invalid: 11, updated: 0 });
+    expect(await planner.plan()).toMatchObject({ due: 0 });
+  });
+
+  it('re-issues with the new names when the tags change, and stops writing once the tag is removed', async () => {
+    const sm = new SecretsManagerClient({});
+    const store = new SecretsManagerSecretStore({ client: sm });
+    const renamed = arns.get('cert-1') ?? '';
+    const removed = arns.get('cert-2') ?? '';
+    await sm.send(
+      new TagResourceCommand({
+        SecretId: renamed,
+        Tags: [{ Key: 'certloop:domains', Value: 'renamed.example.com alias.example.com' }],
+      }),
+    );
+    await sm.send(new UntagResourceCommand({ SecretId: removed, TagKeys: ['certloop:domains'] }));
+    const before = await sm.send(new DescribeSecretCommand({ SecretId: removed }));
+
+    const swept = await runtime.sweep?.();
+    expect(swept).toMatchObject({ unmanaged: 1, outcomes: { updated: 1 } });
+    expect(await runtime.registration.records.get(removed)).toMatchObject({ status: 'unmanaged' });
+    expect(await planner.plan()).toMatchObject({ due: 1 });
+    expect(await drainQueue()).toEqual({ messages: 1, failures: [] });
+    expect((await store.readCertificate(renamed, 'current'))?.domains).toEqual([
+      'alias.example.com',
+      'renamed.example.com',
+    ]);
+
+    // The untagged secret is left exactly as it was: no new version, AWSCURRENT unchanged.
+    const after = await sm.send(new DescribeSecretCommand({ SecretId: removed }));
+    expect(after.VersionIdsToStages).toEqual(before.VersionIdsToStages);
+    const forced = await runtime.renewal.records.get(removed);
+    expect(forced?.nextAttemptAt).toBeUndefined();
   });
 
   it('reports only the failing message of a worker batch: a malformed body and a record deferred by a storage failure', async () => {

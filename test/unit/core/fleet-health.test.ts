@@ -28,6 +28,7 @@ describe('summarizeFleet', () => {
       failing: 1,
       invalid: 1,
       pending: 1,
+      unmanaged: 0,
       minDaysToExpiry: 12.5,
       soonestExpiring: 'b',
     });

@@ -15,6 +15,7 @@ describe('registrationFromTags', () => {
       }),
     ).toEqual({
       id: 'arn:secret:web',
+      registeredBy: 'tags',
       domains: ['example.com', 'www.example.com'],
       wildcards: ['example.com'],
       keyType: 'rsa-2048',
@@ -32,6 +33,7 @@ describe('registrationFromTags', () => {
   it('passes an empty domains tag on as an empty request (registration then makes it invalid)', () => {
     expect(registrationFromTags('arn:secret:x', { [TAGS.domains]: '   ' })).toEqual({
       id: 'arn:secret:x',
+      registeredBy: 'tags',
       domains: [],
       wildcards: [],
     });
