@@ -1,4 +1,5 @@
 import { CertloopError } from '../../core/errors.js';
+import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error the Route 53 adapter raises. */
 export const DNS_SOURCE = 'dns';
@@ -37,21 +38,6 @@ const CREDENTIAL_ERROR_NAMES = new Set([
   'InvalidClientTokenId',
 ]);
 
-/** Node/socket error codes of a request that never got an answer. */
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 export interface Route53ErrorContext {
   /** The API call, for the message: 'ChangeResourceRecordSets'. */
   operation: string;
@@ -76,8 +62,8 @@ export interface Route53ErrorContext {
  */
 export function translateRoute53Error(error: unknown, context: Route53ErrorContext): CertloopError {
   if (error instanceof CertloopError) return error;
-  const name = errorName(error);
-  const status = httpStatus(error);
+  const name = sdkErrorName(error) || undefined;
+  const status = sdkHttpStatus(error) || undefined;
   const detail = errorMessage(error);
   const where = `Route 53 ${context.operation} on hosted zone ${context.hostedZoneId} (${context.domain})`;
   const about = context.names?.length ? ` for ${summarizeNames(context.names)}` : '';
@@ -142,19 +128,7 @@ function isUnavailable(
   if (name !== undefined && UNAVAILABLE_ERROR_NAMES.has(name)) return true;
   if (status !== undefined) return status === 429 || status >= 500;
   // No HTTP answer at all: a socket or DNS failure on the way to Route 53.
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && NETWORK_ERROR_CODES.has(code);
-}
-
-function errorName(error: unknown): string | undefined {
-  const name = (error as { name?: unknown } | null)?.name;
-  return typeof name === 'string' ? name : undefined;
-}
-
-function httpStatus(error: unknown): number | undefined {
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata
-    ?.httpStatusCode;
-  return typeof status === 'number' ? status : undefined;
+  return isNetworkError(error);
 }
 
 function errorMessage(error: unknown): string {

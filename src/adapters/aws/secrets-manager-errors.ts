@@ -19,6 +19,7 @@
  * `safeDetail`, which drops it when it looks like key material.
  */
 import { CertloopError } from '../../core/errors.js';
+import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const SECRETS_SOURCE = 'secrets';
@@ -73,23 +74,6 @@ const INVALID_REQUEST_ERROR_NAMES = new Set([
   'PreconditionNotMetException',
 ]);
 
-/** Node/socket error codes of a request that never got an answer. */
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-]);
-
 /** Text that must never travel in a message, whatever the service said. */
 const KEY_MATERIAL = /PRIVATE KEY|"privateKey"|MI[A-Za-z0-9+/]{2,6}AgEA|MHcCAQEE|MIGkAgEBBD/;
 const MAX_DETAIL = 300;
@@ -100,8 +84,8 @@ export function translateSecretsManagerError(
   context: SecretsManagerErrorContext,
 ): CertloopError {
   if (error instanceof CertloopError) return error;
-  const name = errorName(error);
-  const status = httpStatus(error);
+  const name = sdkErrorName(error);
+  const status = sdkHttpStatus(error);
   const detail = safeDetail(error);
   const secret = context.secretId === undefined ? 'the secret' : `secret ${context.secretId}`;
   const doing = `${context.purpose ?? context.operation} (${context.operation})${
@@ -167,7 +151,7 @@ export function translateSecretsManagerError(
 
 /** True when `error` is a Secrets Manager error of that name (e.g. ResourceNotFoundException). */
 export function isSecretsManagerError(error: unknown, name: string): boolean {
-  return errorName(error) === name;
+  return sdkErrorName(error) === name;
 }
 
 /**
@@ -204,23 +188,6 @@ function networkCode(error: unknown): string | undefined {
   return undefined;
 }
 
-function errorName(error: unknown): string {
-  if (error !== null && typeof error === 'object' && 'name' in error) {
-    return typeof error.name === 'string' ? error.name : '';
-  }
-  return '';
-}
-
-function httpStatus(error: unknown): number {
-  if (error !== null && typeof error === 'object' && '$metadata' in error) {
-    const metadata = error.$metadata;
-    if (metadata !== null && typeof metadata === 'object' && 'httpStatusCode' in metadata) {
-      return typeof metadata.httpStatusCode === 'number' ? metadata.httpStatusCode : 0;
-    }
-  }
-  return 0;
-}
-
 function retryAfter(error: unknown): { retryAfterMs?: number } {
   if (error === null || typeof error !== 'object' || !('$response' in error)) return {};
   const response = error.$response as { headers?: Record<string, string | undefined> } | undefined;
@@ -228,15 +195,4 @@ function retryAfter(error: unknown): { retryAfterMs?: number } {
   if (value === undefined) return {};
   const seconds = Number(value);
   return Number.isFinite(seconds) && seconds >= 0 ? { retryAfterMs: seconds * 1000 } : {};
-}
-
-function isNetworkError(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    if (typeof current !== 'object') return false;
-    if ('code' in current && typeof current.code === 'string') {
-      if (NETWORK_ERROR_CODES.has(current.code)) return true;
-    }
-    current = 'cause' in current ? current.cause : undefined;
-  }
-  return false;
 }

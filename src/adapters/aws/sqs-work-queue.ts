@@ -1,20 +1,18 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { CertloopError } from '../../core/errors.js';
 import type { WorkItem, WorkQueue } from '../../ports/work-queue.js';
+import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** SQS takes at most 10 messages per SendMessageBatch. */
 const SQS_BATCH = 10;
 
+const THROTTLING =
+  /Throttl|RequestThrottled|ServiceUnavailable|InternalError|TimeoutError|RequestTimeout|KmsThrottled/;
+
 function isInfrastructureError(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string };
-  const status = e.$metadata?.httpStatusCode ?? 0;
+  const status = sdkHttpStatus(error);
   return (
-    status >= 500 ||
-    status === 429 ||
-    /Throttl|RequestThrottled|ServiceUnavailable|InternalError|TimeoutError|RequestTimeout|KmsThrottled/.test(
-      e.name ?? '',
-    ) ||
-    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND/.test(e.code ?? '')
+    status >= 500 || status === 429 || THROTTLING.test(sdkErrorName(error)) || isNetworkError(error)
   );
 }
 

@@ -1,4 +1,5 @@
 import { asCertloopError, CertloopError } from '../../core/errors.js';
+import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const RECORDS_SOURCE = 'records';
@@ -26,21 +27,6 @@ const ACCESS_ERROR_NAMES = new Set([
   'CredentialsProviderError',
 ]);
 
-/** Node/socket error codes of a request that never got an answer. */
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 export interface DynamoDbErrorContext {
   tableName: string;
   /** What was being done, for the message: "put certificate record x". */
@@ -49,7 +35,7 @@ export interface DynamoDbErrorContext {
 
 /** True when DynamoDB rejected a write because its condition did not hold. */
 export function isConditionalCheckFailed(error: unknown): boolean {
-  return errorName(error) === 'ConditionalCheckFailedException';
+  return sdkErrorName(error) === 'ConditionalCheckFailedException';
 }
 
 /**
@@ -64,7 +50,7 @@ export function translateDynamoDbError(
   context: DynamoDbErrorContext,
 ): CertloopError {
   if (error instanceof CertloopError) return error;
-  const name = errorName(error);
+  const name = sdkErrorName(error);
   const detail = error instanceof Error ? error.message : String(error);
   const options = { source: RECORDS_SOURCE, cause: error };
 
@@ -81,7 +67,7 @@ export function translateDynamoDbError(
   if (
     UNAVAILABLE_ERROR_NAMES.has(name) ||
     ACCESS_ERROR_NAMES.has(name) ||
-    httpStatus(error) >= 500 ||
+    sdkHttpStatus(error) >= 500 ||
     isNetworkError(error)
   ) {
     return new CertloopError(
@@ -91,32 +77,4 @@ export function translateDynamoDbError(
     );
   }
   return asCertloopError(error, RECORDS_SOURCE);
-}
-
-function errorName(error: unknown): string {
-  if (error !== null && typeof error === 'object' && 'name' in error) {
-    return typeof error.name === 'string' ? error.name : '';
-  }
-  return '';
-}
-
-function httpStatus(error: unknown): number {
-  if (error !== null && typeof error === 'object' && '$metadata' in error) {
-    const metadata = error.$metadata;
-    if (metadata !== null && typeof metadata === 'object' && 'httpStatusCode' in metadata) {
-      return typeof metadata.httpStatusCode === 'number' ? metadata.httpStatusCode : 0;
-    }
-  }
-  return 0;
-}
-
-function isNetworkError(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    if (typeof current !== 'object') return false;
-    if ('code' in current && typeof current.code === 'string') {
-      if (NETWORK_ERROR_CODES.has(current.code)) return true;
-    }
-    current = 'cause' in current ? current.cause : undefined;
-  }
-  return false;
 }
