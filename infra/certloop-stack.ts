@@ -47,6 +47,18 @@ export class CertLoopStack extends Stack {
         value: certloop.sweep.functionName,
         description: 'Registration sweep function (scheduled and on tag change)',
       },
+      RenewFunctionName: {
+        value: certloop.renew.functionName,
+        description: 'Renew function (manual invoke: forced renewals)',
+      },
+      ...(certloop.rotateStek
+        ? {
+            StekFunctionName: {
+              value: certloop.rotateStek.functionName,
+              description: 'STEK rotation function (scheduled)',
+            },
+          }
+        : {}),
       NoticeTopicArn: {
         value: certloop.monitoring.topic.topicArn,
         description: 'SNS topic of alarm notices',

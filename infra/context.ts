@@ -1,7 +1,11 @@
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { CERTLOOP_DEFAULTS, type CertLoopProps } from './certloop/certloop.js';
+import {
+  CERTLOOP_DEFAULTS,
+  type CertLoopProps,
+  type OrderBudgetProps,
+} from './certloop/certloop.js';
 import type { ChallengeZone } from './certloop/challenge-zones.js';
 import { LETS_ENCRYPT_STAGING } from './certloop/issuers.js';
 
@@ -30,6 +34,14 @@ export const CONTEXT_KEYS = {
   logRetentionDays: 'logRetentionDays',
   /** JSON list of KMS key ARNs that encrypt certificate secrets. Default []. */
   secretEncryptionKeyArns: 'secretEncryptionKeyArns',
+  /** JSON object {orders?, windowHours?, slackSeconds?}: the CA's new-order budget. Default 300 / 3 / 600. */
+  orderBudget: 'orderBudget',
+  /** Records the planner switches to the default issuer per run (1-1000). Default 30. */
+  rotationBatch: 'rotationBatch',
+  /** JSON list (or space/comma-separated) of STEK set ids. Default [] (no STEK function). */
+  stekSets: 'stekSets',
+  /** EventBridge schedule expression of the STEK rotation. Default rate(1 hour). */
+  stekSchedule: 'stekSchedule',
 } as const;
 
 /** The documented defaults of the context keys (what `cdk.json` holds). */
@@ -40,6 +52,10 @@ export const CONTEXT_DEFAULTS = {
   [CONTEXT_KEYS.sweepSchedule]: CERTLOOP_DEFAULTS.sweepSchedule,
   [CONTEXT_KEYS.workerMaxConcurrency]: CERTLOOP_DEFAULTS.workerMaxConcurrency,
   [CONTEXT_KEYS.logRetentionDays]: CERTLOOP_DEFAULTS.logRetentionDays,
+  [CONTEXT_KEYS.rotationBatch]: CERTLOOP_DEFAULTS.rotationBatch,
+  [CONTEXT_KEYS.orderBudget]: { ...CERTLOOP_DEFAULTS.orderBudget },
+  [CONTEXT_KEYS.stekSets]: [] as string[],
+  [CONTEXT_KEYS.stekSchedule]: CERTLOOP_DEFAULTS.stekSchedule,
 };
 
 class ContextError extends Error {
@@ -131,6 +147,39 @@ function strings(node: Node, key: string, splitPlain: boolean): string[] | undef
   return entries as string[];
 }
 
+const ORDER_BUDGET_FIELDS = ['orders', 'windowHours', 'slackSeconds'] as const;
+
+function orderBudget(node: Node): OrderBudgetProps | undefined {
+  const key = CONTEXT_KEYS.orderBudget;
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new ContextError(key, 'is not valid JSON');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ContextError(key, 'must be a JSON object, e.g. \'{"orders":300,"windowHours":3}\'');
+  }
+  const budget: Record<string, number> = {};
+  for (const [field, entry] of Object.entries(value)) {
+    if (!(ORDER_BUDGET_FIELDS as readonly string[]).includes(field)) {
+      throw new ContextError(
+        key,
+        `unknown field "${field}" (known: ${ORDER_BUDGET_FIELDS.join(', ')})`,
+      );
+    }
+    if (typeof entry !== 'number' || !Number.isInteger(entry)) {
+      throw new ContextError(key, `"${field}" must be a whole number`);
+    }
+    budget[field] = entry;
+  }
+  return budget;
+}
+
 function retention(node: Node): logs.RetentionDays {
   const days = integer(node, CONTEXT_KEYS.logRetentionDays, CERTLOOP_DEFAULTS.logRetentionDays);
   const allowed = Object.values(logs.RetentionDays).filter(
@@ -153,6 +202,8 @@ export function certLoopPropsFromContext(node: Node): CertLoopProps {
   const allowedSuffixes = strings(node, CONTEXT_KEYS.allowedSuffixes, true);
   const notificationEmail = optionalString(node, CONTEXT_KEYS.notificationEmail);
   const secretEncryptionKeyArns = strings(node, CONTEXT_KEYS.secretEncryptionKeyArns, true);
+  const budget = orderBudget(node);
+  const stekSets = strings(node, CONTEXT_KEYS.stekSets, true);
   return {
     issuers: { default: { directoryUrl, ...(contactEmail ? { contactEmail } : {}) } },
     hostedZones: hostedZones(node),
@@ -171,5 +222,9 @@ export function certLoopPropsFromContext(node: Node): CertLoopProps {
     ...(notificationEmail ? { notificationEmail } : {}),
     logRetention: retention(node),
     ...(secretEncryptionKeyArns ? { secretEncryptionKeyArns } : {}),
+    ...(budget ? { orderBudget: budget } : {}),
+    rotationBatch: integer(node, CONTEXT_KEYS.rotationBatch, CERTLOOP_DEFAULTS.rotationBatch),
+    ...(stekSets ? { stekSets } : {}),
+    stekSchedule: schedule(node, CONTEXT_KEYS.stekSchedule, CERTLOOP_DEFAULTS.stekSchedule),
   };
 }

@@ -12,7 +12,10 @@ export {
   CERTLOOP_DEFAULTS,
   CertLoop,
   type CertLoopProps,
+  type OrderBudgetProps,
   PLANNER_TIMEOUT,
+  RENEW_TIMEOUT,
+  STEK_TIMEOUT,
   SWEEP_TIMEOUT,
   WORKER_MEMORY_MB,
   WORKER_TIMEOUT,
@@ -38,6 +41,7 @@ export {
 } from './certloop/issuers.js';
 export { METRIC_DIMENSIONS, Monitoring, type MonitoringProps } from './certloop/monitoring.js';
 export { RecordsTable, type RecordsTableProps } from './certloop/records-table.js';
+export { StekSets, type StekSetsProps } from './certloop/stek-sets.js';
 export {
   MAX_RECEIVE_COUNT,
   WORKER_BATCH_SIZE,

@@ -16,6 +16,8 @@ export const FUNCTION_ENTRIES = {
   planner: join(PROJECT_ROOT, 'functions', 'planner.ts'),
   worker: join(PROJECT_ROOT, 'functions', 'worker.ts'),
   sweep: join(PROJECT_ROOT, 'functions', 'sweep.ts'),
+  renew: join(PROJECT_ROOT, 'functions', 'renew.ts'),
+  rotateStek: join(PROJECT_ROOT, 'functions', 'rotate-stek.ts'),
 } as const;
 
 /** The Node.js version the bundles target; it must match the runtime below. */

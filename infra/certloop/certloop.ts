@@ -8,13 +8,15 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { REGISTRATION_TAG_KEY } from '../../src/adapters/aws/secrets-manager-secret-store.js';
 import { ENV } from '../../src/config/environment.js';
-import { ConfigError, readRuntimeConfig } from '../../src/config/runtime-config.js';
+import { readPlannerConfig, readRuntimeConfig } from '../../src/config/runtime-config.js';
+import { readStekConfig, STEK_ENV } from '../../src/config/stek-environment.js';
 import { CertificateSecrets } from './certificate-secrets.js';
 import { CertLoopFunction, FUNCTION_ENTRIES } from './certloop-function.js';
 import { type ChallengeZone, ChallengeZones } from './challenge-zones.js';
 import { type CertLoopIssuer, Issuers } from './issuers.js';
 import { Monitoring } from './monitoring.js';
 import { RecordsTable } from './records-table.js';
+import { StekSets } from './stek-sets.js';
 import { WorkQueue } from './work-queue.js';
 
 /** Defaults of CertLoopProps (and of the CDK app's context keys). */
@@ -25,13 +27,39 @@ export const CERTLOOP_DEFAULTS = {
   logRetentionDays: 90,
   expiryAlarmDays: 14,
   failureAlarmThreshold: 3,
+  rotationBatch: 30,
+  stekSchedule: 'rate(1 hour)',
+  orderBudget: { orders: 300, windowHours: 3, slackSeconds: 600 },
 } as const;
+
+/** The CA's new-order budget that forced renewals of many certificates are spread over. */
+export interface OrderBudgetProps {
+  /**
+   * New orders allowed per window. Let's Encrypt allows 300 new orders per account
+   * every 3 hours; keep this at or below your CA's limit.
+   * @default 300
+   */
+  readonly orders?: number;
+  /**
+   * The window in hours (1-168).
+   * @default 3
+   */
+  readonly windowHours?: number;
+  /**
+   * Longest delay in seconds between a renewal's slot and its order (planner period plus
+   * queue); keep it at least the planner period.
+   * @default 600
+   */
+  readonly slackSeconds?: number;
+}
 
 /** Timeouts and memory of the functions. */
 export const PLANNER_TIMEOUT = Duration.seconds(60);
 export const WORKER_TIMEOUT = Duration.minutes(5);
 export const WORKER_MEMORY_MB = 1024;
 export const SWEEP_TIMEOUT = Duration.minutes(5);
+export const RENEW_TIMEOUT = Duration.minutes(5);
+export const STEK_TIMEOUT = Duration.minutes(1);
 
 /** Tag keys whose change triggers the registration sweep: every `certloop:` key. */
 export const REGISTRATION_TAG_PREFIX = `${REGISTRATION_TAG_KEY.split(':')[0]}:`;
@@ -107,6 +135,38 @@ export interface CertLoopProps {
    * @default 3
    */
   readonly failureAlarmThreshold?: number;
+  /**
+   * The CA's new-order budget the Renew function spreads forced renewals over.
+   * @default { orders: 300, windowHours: 3, slackSeconds: 600 } (Let's Encrypt's new-order limit per account)
+   */
+  readonly orderBudget?: OrderBudgetProps;
+  /**
+   * Records each planner run switches to the default issuer when it changes (issuer
+   * rotation), 1-1000.
+   * @default 30
+   */
+  readonly rotationBatch?: number;
+  /**
+   * STEK (session-ticket key) sets to rotate: secret names (created and tagged
+   * `certloop:stek` on first rotation) or ARNs of existing secrets tagged `certloop:stek`.
+   * @default [] (no STEK function)
+   */
+  readonly stekSets?: string[];
+  /**
+   * When the STEK rotation runs (most runs find nothing to do).
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly stekSchedule?: events.Schedule;
+  /**
+   * Hours each session-ticket key encrypts (1-168).
+   * @default 12
+   */
+  readonly stekPeriodHours?: number;
+  /**
+   * Hours a session-ticket key is kept after it stops encrypting (at least the period).
+   * @default 24 (or the period when that is longer)
+   */
+  readonly stekRetentionHours?: number;
 }
 
 /**
@@ -116,7 +176,8 @@ export interface CertLoopProps {
  * A scheduled planner queries the records table for due work and queues it; a worker
  * consumes the queue (max concurrency = the CA rate-limit lever) and issues; a sweep
  * registers tagged secrets on a schedule and within about a minute of a `certloop:*` tag
- * change. Everything is encrypted with one customer-managed key; alarms publish to an
+ * change. A Renew function (manual invoke) forces renewals within the CA's order budget;
+ * with STEK sets, a scheduled function rotates their session-ticket keys. Everything is encrypted with one customer-managed key; alarms publish to an
  * SNS topic.
  *
  * ```ts
@@ -134,8 +195,15 @@ export class CertLoop extends Construct {
   readonly planner: lambda.Function;
   readonly worker: lambda.Function;
   readonly sweep: lambda.Function;
+  /** Forced renewals (manual invoke). */
+  readonly renew: lambda.Function;
+  readonly stekSets: StekSets;
+  /** STEK rotation (scheduled); only with `stekSets`. */
+  readonly rotateStek?: lambda.Function;
   readonly monitoring: Monitoring;
   readonly tagChangeRule: events.Rule;
+  /** CERTLOOP_BUDGET_* of the Renew function. */
+  readonly #budgetEnvironment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: CertLoopProps = {}) {
     super(scope, id);
@@ -145,6 +213,8 @@ export class CertLoop extends Construct {
         `CertLoop: workerMaxConcurrency must be a whole number from 2 to 1000 (an SQS event source limit), not ${maxConcurrency}`,
       );
     }
+    const rotationBatch = props.rotationBatch ?? CERTLOOP_DEFAULTS.rotationBatch;
+    const budget = { ...CERTLOOP_DEFAULTS.orderBudget, ...props.orderBudget };
     const logRetention = props.logRetention ?? CERTLOOP_DEFAULTS.logRetentionDays;
     const stack = Stack.of(this);
 
@@ -191,7 +261,17 @@ export class CertLoop extends Construct {
       issuers: props.issuers,
       defaultIssuer: props.defaultIssuer,
     });
-    this.#checkRuntimeConfig();
+    this.stekSets = new StekSets(this, 'Stek', {
+      sets: props.stekSets,
+      periodHours: props.stekPeriodHours,
+      retentionHours: props.stekRetentionHours,
+    });
+    this.#budgetEnvironment = {
+      [ENV.budgetOrders]: `${budget.orders}`,
+      [ENV.budgetWindowHours]: `${budget.windowHours}`,
+      [ENV.budgetSlackSeconds]: `${budget.slackSeconds}`,
+    };
+    this.#checkRuntimeConfig(rotationBatch);
 
     const common = { logRetention, encryptionKey: this.key };
     this.planner = new CertLoopFunction(this, 'Planner', {
@@ -213,10 +293,28 @@ export class CertLoop extends Construct {
       description: 'certloop sweep: registers secrets tagged certloop:domains',
       timeout: SWEEP_TIMEOUT,
     }).function;
+    this.renew = new CertLoopFunction(this, 'Renew', {
+      ...common,
+      entry: FUNCTION_ENTRIES.renew,
+      description: 'certloop renew: forces renewals within the order budget (manual invoke)',
+      timeout: RENEW_TIMEOUT,
+    }).function;
+    if (this.stekSets.enabled) {
+      this.rotateStek = new CertLoopFunction(this, 'RotateStek', {
+        ...common,
+        entry: FUNCTION_ENTRIES.rotateStek,
+        description: 'certloop STEK rotation: rotates the session-ticket key rings',
+        timeout: STEK_TIMEOUT,
+      }).function;
+    }
 
     // Planner: due records from the index to the queue.
     this.records.grantFindDue(this.planner);
     this.workQueue.grantSend(this.planner);
+    // Planner: one issuer-rotation step per run toward the default issuer.
+    this.records.grantList(this.planner);
+    this.records.grantReadPut(this.planner);
+    this.issuers.configureRotation(this.planner, rotationBatch);
 
     // Worker: the full runtime configuration and the issuing permissions.
     this.records.grantReadWrite(this.worker);
@@ -231,6 +329,28 @@ export class CertLoop extends Construct {
     this.secrets.grantDiscover(this.sweep);
     this.zones.configure(this.sweep);
     this.issuers.configure(this.sweep);
+
+    // Renew: the same configuration (composeRuntime builds the Secrets Manager and Route 53
+    // clients without calling them), records and the budget document only.
+    this.records.grantList(this.renew);
+    this.records.grantReadPut(this.renew);
+    this.secrets.configure(this.renew);
+    this.zones.configure(this.renew);
+    this.issuers.configure(this.renew);
+    for (const [name, value] of Object.entries(this.#budgetEnvironment)) {
+      this.renew.addEnvironment(name, value);
+    }
+
+    // STEK rotation: the rings in Secrets Manager, the lease items in the table.
+    if (this.rotateStek) {
+      this.stekSets.grantRotate(this.rotateStek);
+      this.records.grantStekLocks(this.rotateStek, this.stekSets.setIds);
+      new events.Rule(this, 'StekSchedule', {
+        description: 'certloop: rotate the STEK sets',
+        schedule: props.stekSchedule ?? events.Schedule.expression(CERTLOOP_DEFAULTS.stekSchedule),
+        targets: [new targets.LambdaFunction(this.rotateStek, { retryAttempts: 2 })],
+      });
+    }
 
     new events.Rule(this, 'PlannerSchedule', {
       description: 'certloop: run the planner',
@@ -262,7 +382,12 @@ export class CertLoop extends Construct {
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       encryptionKey: this.key,
-      functions: { planner: this.planner, worker: this.worker, sweep: this.sweep },
+      functions: {
+        planner: this.planner,
+        worker: this.worker,
+        sweep: this.sweep,
+        ...(this.rotateStek ? { stek: this.rotateStek } : {}),
+      },
       deadLetterQueue: this.workQueue.deadLetterQueue,
       notificationEmail: props.notificationEmail,
       expiryAlarmDays: props.expiryAlarmDays,
@@ -271,23 +396,47 @@ export class CertLoop extends Construct {
   }
 
   /**
-   * Runs the functions' own configuration check (`readRuntimeConfig`) on the values this
-   * construct will set, so a malformed issuer, zone or suffix fails `cdk synth` with the
-   * message the function would log at cold start, instead of failing after deploy.
+   * Runs the functions' own configuration readers (`readRuntimeConfig`,
+   * `readPlannerConfig`, `readStekConfig`) on the values this construct will set, so a
+   * malformed issuer, zone, suffix, budget, rotation batch or STEK setting fails
+   * `cdk synth` with the message the function would log at cold start, instead of
+   * failing after deploy.
    */
-  #checkRuntimeConfig(): void {
+  #checkRuntimeConfig(rotationBatch: number): void {
     const values = [
       this.issuers.issuersJson,
       this.zones.hostedZonesJson,
       this.secrets.accountKeyPrefix,
       ...(this.zones.allowedSuffixes ?? []),
+      ...Object.values(this.#budgetEnvironment),
+      ...Object.values(this.stekSets.environment),
     ];
     if (values.some((value) => Token.isUnresolved(value))) return;
+    const tableName = 'certloop-synth-check';
+    try {
+      readPlannerConfig({
+        [ENV.tableName]: tableName,
+        [ENV.queueUrl]: 'https://sqs.us-east-1.amazonaws.com/123456789012/certloop-synth-check',
+        [ENV.defaultIssuer]: this.issuers.effectiveDefaultIssuer,
+        [ENV.rotationBatch]: `${rotationBatch}`,
+      });
+      if (this.stekSets.enabled) {
+        readStekConfig({ [STEK_ENV.tableName]: tableName, ...this.stekSets.environment });
+      }
+    } catch (error) {
+      throw new Error(`CertLoop: ${(error as Error).message}`);
+    }
+    // No zones is allowed at synth (ChallengeZones warns): the rest is checked with a
+    // stand-in zone, so that a bad budget or issuer still fails here.
     const env: Record<string, string> = {
-      [ENV.tableName]: 'certloop-synth-check',
+      [ENV.tableName]: tableName,
       [ENV.issuers]: this.issuers.issuersJson,
-      [ENV.hostedZones]: this.zones.hostedZonesJson,
+      [ENV.hostedZones]:
+        this.zones.zones.length > 0
+          ? this.zones.hostedZonesJson
+          : JSON.stringify([{ hostedZoneId: 'ZSYNTHCHECK', domain: 'synth-check.example' }]),
       [ENV.accountKeyPrefix]: this.secrets.accountKeyPrefix,
+      ...this.#budgetEnvironment,
     };
     if (this.issuers.defaultIssuer !== undefined) {
       env[ENV.defaultIssuer] = this.issuers.defaultIssuer;
@@ -298,12 +447,7 @@ export class CertLoop extends Construct {
     try {
       readRuntimeConfig(env);
     } catch (error) {
-      // No zones is allowed at synth (ChallengeZones warns); anything else is an error.
-      const noZones =
-        error instanceof ConfigError &&
-        error.variable === ENV.hostedZones &&
-        this.zones.zones.length === 0;
-      if (!noZones) throw new Error(`CertLoop: ${(error as Error).message}`);
+      throw new Error(`CertLoop: ${(error as Error).message}`);
     }
   }
 }

@@ -66,8 +66,8 @@ export class ChallengeZones extends Construct {
     if (this.zones.length === 0) {
       Annotations.of(this).addWarningV2(
         'certloop:no-hosted-zones',
-        'No hosted zones are configured: the stack grants no Route 53 access and the worker ' +
-          `and sweep functions refuse to start (${ENV.hostedZones} must list a zone). ` +
+        'No hosted zones are configured: the stack grants no Route 53 access and the worker, ' +
+          `sweep and renew functions refuse to start (${ENV.hostedZones} must list a zone). ` +
           'Pass hostedZones before deploying.',
       );
     }

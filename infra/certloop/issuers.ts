@@ -58,6 +58,26 @@ export class Issuers extends Construct {
     return JSON.stringify(Object.fromEntries(entries));
   }
 
+  /**
+   * The issuer of secrets that name none, as the functions resolve it: the given one,
+   * else the only issuer, else `default`.
+   */
+  get effectiveDefaultIssuer(): string {
+    if (this.defaultIssuer !== undefined) return this.defaultIssuer;
+    const names = Object.keys(this.issuers);
+    return names.length === 1 && names[0] !== undefined ? names[0] : 'default';
+  }
+
+  /**
+   * The planner's issuer rotation: CERTLOOP_DEFAULT_ISSUER (the effective default issuer:
+   * the target each planner run moves records toward) and CERTLOOP_ROTATION_BATCH. The
+   * table permissions it needs come from RecordsTable (list, read/put).
+   */
+  configureRotation(fn: lambda.Function, batch: number): void {
+    fn.addEnvironment(ENV.defaultIssuer, this.effectiveDefaultIssuer);
+    fn.addEnvironment(ENV.rotationBatch, `${batch}`);
+  }
+
   /** Sets the issuer variables. */
   configure(fn: lambda.Function): void {
     fn.addEnvironment(ENV.issuers, this.issuersJson);

@@ -26,6 +26,8 @@ export interface MonitoringProps {
     planner: lambda.IFunction;
     worker: lambda.IFunction;
     sweep: lambda.IFunction;
+    /** The STEK rotation function, when STEK sets are configured. */
+    stek?: lambda.IFunction;
   };
   /** The dead-letter queue of the work queue. */
   readonly deadLetterQueue: sqs.IQueue;
@@ -59,6 +61,8 @@ export class Monitoring extends Construct {
   readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly failureAlarm: cloudwatch.Alarm;
   readonly errorAlarms: Record<'planner' | 'worker' | 'sweep', cloudwatch.Alarm>;
+  /** Errors of the STEK rotation function (any set that failed fails the invocation). */
+  readonly stekErrorAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -161,12 +165,29 @@ export class Monitoring extends Construct {
       worker: errorAlarm('worker', props.functions.worker),
       sweep: errorAlarm('sweep', props.functions.sweep),
     };
-    for (const alarm of [
+    if (props.functions.stek) {
+      this.stekErrorAlarm = new cloudwatch.Alarm(this, 'StekErrors', {
+        alarmDescription:
+          'A certloop STEK rotation failed for at least one set (Errors >= 1 in 5 minutes); ' +
+          'the function log names the sets. Hosts keep the current ring until it succeeds.',
+        metric: props.functions.stek.metricErrors({
+          statistic: cloudwatch.Stats.SUM,
+          period: fiveMinutes,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    const alarms = [
       this.expiryAlarm,
       this.deadLetterAlarm,
       this.failureAlarm,
       ...Object.values(this.errorAlarms),
-    ]) {
+      ...(this.stekErrorAlarm ? [this.stekErrorAlarm] : []),
+    ];
+    for (const alarm of alarms) {
       alarm.addAlarmAction(notify);
       alarm.addOkAction(notify);
     }
@@ -190,8 +211,10 @@ export class Monitoring extends Construct {
       graph('Dead letters / invalid records', [deadLetters, invalid]),
       graph(
         'Function errors',
-        Object.values(props.functions).map((fn) =>
-          fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: fiveMinutes }),
+        Object.values(props.functions).flatMap((fn) =>
+          fn === undefined
+            ? []
+            : fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: fiveMinutes }),
         ),
       ),
     );
@@ -199,12 +222,7 @@ export class Monitoring extends Construct {
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
         width: 24,
-        alarms: [
-          this.expiryAlarm,
-          this.deadLetterAlarm,
-          this.failureAlarm,
-          ...Object.values(this.errorAlarms),
-        ],
+        alarms,
       }),
     );
   }

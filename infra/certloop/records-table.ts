@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { stekLockKey } from '../../src/adapters/dynamodb/dynamodb-stek-locks.js';
 import {
   DUE_INDEX_NAME,
   DUE_INDEX_PARTITION_KEY,
@@ -101,13 +102,40 @@ export class RecordsTable extends Construct {
     );
   }
 
-  /** Scan of every record (the sweep's fleet-health summary). */
+  /**
+   * Get and conditional Put of certificate records and of the control documents
+   * (`control#renewal-budget`, `control#issuer-rotation`): forced renewals and the
+   * planner's issuer-rotation step. No UpdateItem (no lease).
+   */
+  grantReadPut(fn: lambda.Function): void {
+    this.#grant(fn, ['dynamodb:GetItem', 'dynamodb:PutItem'], [this.table.tableArn], true);
+  }
+
+  /** Scan of every record (the sweep's fleet-health summary, forced renewals, rotation). */
   grantList(fn: lambda.Function): void {
     this.#grant(fn, ['dynamodb:Scan'], [this.table.tableArn], false);
   }
 
-  #grant(fn: lambda.Function, actions: string[], resources: string[], writes: boolean): void {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+  /**
+   * The STEK lease items: UpdateItem (acquire, commit, release) on the `stek#<set>` items
+   * of the given sets only (condition dynamodb:LeadingKeys), no other item.
+   */
+  grantStekLocks(fn: lambda.Function, setIds: readonly string[]): void {
+    this.#grant(fn, ['dynamodb:UpdateItem'], [this.table.tableArn], true, {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': setIds.map(stekLockKey) },
+    });
+  }
+
+  #grant(
+    fn: lambda.Function,
+    actions: string[],
+    resources: string[],
+    writes: boolean,
+    conditions?: Record<string, Record<string, unknown>>,
+  ): void {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) }),
+    );
     // Identical statements are merged when the policy is rendered, so a function with
     // several grants gets each KMS statement once.
     fn.addToRolePolicy(this.#keyStatement(['kms:Decrypt', 'kms:DescribeKey']));

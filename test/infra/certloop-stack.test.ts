@@ -7,6 +7,7 @@ import {
   DEFAULT_ACCOUNT_KEY_PREFIX,
   REGISTRATION_TAG_KEY,
 } from '../../src/adapters/aws/secrets-manager-secret-store.js';
+import { STEK_TAG_KEY } from '../../src/adapters/aws/secrets-manager-stek-store.js';
 import {
   DUE_INDEX_NAME,
   DUE_INDEX_PARTITION_KEY,
@@ -21,6 +22,7 @@ import {
 import { EmfMetrics } from '../../src/adapters/logging/powertools-metrics.js';
 import { ENV } from '../../src/config/environment.js';
 import { METRICS } from '../../src/config/metrics.js';
+import { STEK_ENV } from '../../src/config/stek-environment.js';
 import { buildCertLoopApp, cdkJsonContext, TEST_ZONE } from './fixtures/certloop-app.js';
 import { actionsOf, policyStatements, TemplateQueries } from './fixtures/template-queries.js';
 
@@ -122,6 +124,7 @@ describe('the functions', () => {
     { name: 'planner', timeout: 60, memory: 256 },
     { name: 'worker', timeout: 300, memory: 1024 },
     { name: 'sweep', timeout: 300, memory: 256 },
+    { name: 'renew', timeout: 300, memory: 256 },
   ] as const;
 
   it.each(cases)(
@@ -143,22 +146,36 @@ describe('the functions', () => {
     },
   );
 
-  it('deploys planner, worker and sweep only (scheduled-tick is the local variant)', () => {
-    expect(q.ofType('AWS::Lambda::Function')).toHaveLength(3);
+  it('deploys planner, worker, sweep and renew without STEK sets (scheduled-tick is the local variant)', () => {
+    expect(q.ofType('AWS::Lambda::Function')).toHaveLength(4);
+    expect(certloop().rotateStek).toBeUndefined();
     expect(Object.values(FUNCTION_ENTRIES).map((entry) => basename(entry))).toEqual([
       'planner.ts',
       'worker.ts',
       'sweep.ts',
+      'renew.ts',
+      'rotate-stek.ts',
     ]);
     for (const [, fn] of q.ofType('AWS::Lambda::Function')) {
       expect(fn.Properties?.Handler).toBe('index.handler');
     }
   });
 
-  it('the planner gets the table and the queue, named by ENV', () => {
+  it('the planner gets the table, the queue and the issuer-rotation target, named by ENV', () => {
     expect(q.environment(certloop().planner)).toEqual({
       [ENV.tableName]: { Ref: q.logicalId(certloop().records.table) },
       [ENV.queueUrl]: { Ref: q.logicalId(certloop().workQueue.queue) },
+      [ENV.defaultIssuer]: 'default',
+      [ENV.rotationBatch]: '30',
+    });
+  });
+
+  it('the renew function gets the full runtime configuration and the order budget', () => {
+    expect(q.environment(certloop().renew)).toEqual({
+      ...q.environment(certloop().worker),
+      [ENV.budgetOrders]: '300',
+      [ENV.budgetWindowHours]: '3',
+      [ENV.budgetSlackSeconds]: '600',
     });
   });
 
@@ -227,7 +244,7 @@ describe('the schedules and the tag-change rule', () => {
     ]);
   });
 
-  it('lets EventBridge invoke exactly the planner (once) and the sweep (twice)', () => {
+  it('lets EventBridge invoke exactly the planner (once) and the sweep (twice), never renew', () => {
     const permissions = q
       .ofType('AWS::Lambda::Permission')
       .map(([, p]) => p.Properties as { FunctionName: unknown; Principal: string });
@@ -237,6 +254,7 @@ describe('the schedules and the tag-change rule', () => {
     expect(count(q.logicalId(certloop().planner))).toBe(1);
     expect(count(q.logicalId(certloop().sweep))).toBe(2);
     expect(count(q.logicalId(certloop().worker))).toBe(0);
+    expect(count(q.logicalId(certloop().renew))).toBe(0);
   });
 });
 
@@ -298,7 +316,7 @@ describe('least privilege', () => {
 
   it('no statement anywhere writes secrets without the tag condition or the account-key prefix', () => {
     const writes = ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'];
-    for (const fn of [certloop().planner, certloop().worker, certloop().sweep]) {
+    for (const fn of [certloop().planner, certloop().worker, certloop().sweep, certloop().renew]) {
       for (const statement of q.statements(fn)) {
         if (!actionsOf(statement).some((action) => writes.includes(action))) continue;
         const tagged = statement.Condition?.Null?.[`aws:ResourceTag/${REGISTRATION_TAG_KEY}`];
@@ -350,7 +368,58 @@ describe('least privilege', () => {
     expect(q.actions(certloop().planner)).toEqual(
       expect.arrayContaining(['dynamodb:Query', 'sqs:SendMessage']),
     );
-    expect(q.actions(certloop().planner)).not.toContain('dynamodb:PutItem');
+    expect(q.actions(certloop().planner)).not.toContain('dynamodb:UpdateItem');
+  });
+
+  it('the planner lists, reads and puts records and control documents for the issuer rotation', () => {
+    const tableArn = { 'Fn::GetAtt': [q.logicalId(certloop().records.table), 'Arn'] };
+    const statements = q.statements(certloop().planner);
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'dynamodb:Scan',
+      Resource: tableArn,
+    });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      Resource: tableArn,
+    });
+  });
+
+  it('the renew function scans, gets and puts table items only: no secret, no Route 53', () => {
+    const tableArn = { 'Fn::GetAtt': [q.logicalId(certloop().records.table), 'Arn'] };
+    const statements = q.statements(certloop().renew);
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'dynamodb:Scan',
+      Resource: tableArn,
+    });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      Resource: tableArn,
+    });
+    const actions = q.actions(certloop().renew);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Scan',
+    ]);
+    expect(
+      actions.filter(
+        (a) =>
+          a.startsWith('secretsmanager:') ||
+          a.startsWith('route53:') ||
+          a.startsWith('sts:') ||
+          a.startsWith('sqs:'),
+      ),
+    ).toEqual([]);
+    for (const statement of statements.filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('kms:')),
+    )) {
+      expect(statement.Resource).toEqual({ 'Fn::GetAtt': [q.logicalId(certloop().key), 'Arn'] });
+      expect(JSON.stringify(statement.Condition)).toContain('dynamodb.');
+    }
   });
 
   it('table KMS use goes through DynamoDB only; no KMS grant for secrets by default', () => {
@@ -435,6 +504,7 @@ describe('alarms and notices', () => {
   it('sends every alarm and its recovery to the topic', () => {
     const alarms = q.ofType('AWS::CloudWatch::Alarm');
     expect(alarms).toHaveLength(6);
+    expect(certloop().monitoring.stekErrorAlarm).toBeUndefined();
     for (const [, alarm] of alarms) {
       expect(alarm.Properties?.AlarmActions).toEqual([topicRef()]);
       expect(alarm.Properties?.OKActions).toEqual([topicRef()]);
@@ -519,12 +589,14 @@ describe('the outputs', () => {
         'NoticeTopicArn',
         'PlannerFunctionName',
         'QueueUrl',
+        'RenewFunctionName',
         'SweepFunctionName',
         'TableName',
         'WorkerFunctionName',
       ].sort(),
     );
     expect(outputs.WorkerFunctionName?.Value).toEqual({ Ref: q.logicalId(certloop().worker) });
+    expect(outputs.RenewFunctionName?.Value).toEqual({ Ref: q.logicalId(certloop().renew) });
     expect(outputs.TableName?.Value).toEqual({ Ref: q.logicalId(certloop().records.table) });
   });
 });
@@ -537,7 +609,12 @@ describe('the app context', () => {
   it('without hosted zones, grants no Route 53 access at all and warns', () => {
     const { stack } = buildCertLoopApp({}, { bundle: false });
     const queries = new TemplateQueries(stack, Template.fromStack(stack).toJSON());
-    for (const fn of [stack.certloop.planner, stack.certloop.worker, stack.certloop.sweep]) {
+    for (const fn of [
+      stack.certloop.planner,
+      stack.certloop.worker,
+      stack.certloop.sweep,
+      stack.certloop.renew,
+    ]) {
       expect(
         queries.actions(fn).filter((a) => a.startsWith('route53:') || a.startsWith('sts:')),
       ).toEqual([]);
@@ -621,6 +698,12 @@ describe('the app context', () => {
     [{ workerMaxConcurrency: 'many' }, /workerMaxConcurrency.*not a whole number/],
     [{ plannerSchedule: 'every 5 minutes' }, /plannerSchedule.*rate\(\.\.\.\) or cron/],
     [{ logRetentionDays: '42' }, /logRetentionDays.*42 is not a CloudWatch Logs retention/],
+    [{ orderBudget: '{"order":10}' }, /orderBudget.*unknown field "order"/],
+    [{ orderBudget: '{"orders":"ten"}' }, /orderBudget.*"orders" must be a whole number/],
+    [{ orderBudget: '[300]' }, /orderBudget.*must be a JSON object/],
+    [{ rotationBatch: 'lots' }, /rotationBatch.*not a whole number/],
+    [{ stekSets: '{"set":"a"}' }, /StekSets: .* is neither a secret name/],
+    [{ stekSchedule: 'hourly' }, /stekSchedule.*rate\(\.\.\.\) or cron/],
   ])('rejects bad context %j before anything is built', (context, message) => {
     expect(() => buildCertLoopApp(context, { bundle: false })).toThrow(message);
   });
@@ -638,7 +721,200 @@ describe('the app context', () => {
       { hostedZones: JSON.stringify([TEST_ZONE]), allowedSuffixes: 'com' },
       /CERTLOOP_ALLOWED_SUFFIXES/,
     ],
+    [{ orderBudget: '{"orders":0}' }, /CERTLOOP_BUDGET_ORDERS/],
+    [{ orderBudget: JSON.stringify({ windowHours: 200 }) }, /CERTLOOP_BUDGET_WINDOW_HOURS/],
+    [{ rotationBatch: '5000' }, /CERTLOOP_ROTATION_BATCH/],
+    [{ stekSets: '["tls/web","tls/web"]' }, /CERTLOOP_STEK_SETS.*twice/],
+    [{ stekSets: '["not a name"]' }, /StekSets: "not a name"/],
   ])('fails synth with the cold-start message for %j', (context, message) => {
     expect(() => buildCertLoopApp(context, { bundle: false })).toThrow(message);
+  });
+});
+
+describe('the STEK rotation', () => {
+  const STEK_SET = 'certloop/stek/web';
+  const STEK_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tls/tickets-AbCdEf';
+  let stekBuilt: Built;
+  let t: Template;
+  let sq: TemplateQueries;
+  const stek = () => {
+    const fn = stekBuilt.stack.certloop.rotateStek;
+    if (!fn) throw new Error('no STEK function');
+    return fn;
+  };
+
+  beforeAll(() => {
+    stekBuilt = buildCertLoopApp(
+      {
+        hostedZones: JSON.stringify([TEST_ZONE]),
+        stekSets: JSON.stringify([STEK_SET, STEK_ARN]),
+        stekSchedule: 'rate(30 minutes)',
+      },
+      { bundle: false },
+    );
+    t = Template.fromStack(stekBuilt.stack);
+    sq = new TemplateQueries(stekBuilt.stack, t.toJSON());
+  });
+
+  it('deploys a fifth function, Node.js 22 on ARM64, with the sets and the table', () => {
+    expect(sq.ofType('AWS::Lambda::Function')).toHaveLength(5);
+    const props = sq.resource(stek()).Properties;
+    expect(props?.Runtime).toBe('nodejs22.x');
+    expect(props?.Architectures).toEqual(['arm64']);
+    expect(props?.Timeout).toBe(60);
+    expect(sq.environment(stek())).toEqual({
+      [STEK_ENV.sets]: JSON.stringify([STEK_SET, STEK_ARN]),
+      [STEK_ENV.store]: 'secrets-manager',
+      [STEK_ENV.tableName]: { Ref: sq.logicalId(stekBuilt.stack.certloop.records.table) },
+    });
+  });
+
+  it('runs on its schedule with retries', () => {
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(30 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [sq.logicalId(stek()), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2 },
+        }),
+      ],
+    });
+  });
+
+  it('reads and writes only secrets tagged certloop:stek, and creates only the named sets', () => {
+    const anySecret = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':secret:*',
+        ],
+      ],
+    };
+    const namedSet = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          `:secret:${STEK_SET}-??????`,
+        ],
+      ],
+    };
+    const statements = sq.statements(stek());
+    expect(statements).toContainEqual({
+      Sid: 'RotateTaggedStekSets',
+      Effect: 'Allow',
+      Action: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ],
+      Resource: anySecret,
+      Condition: { Null: { [`aws:ResourceTag/${STEK_TAG_KEY}`]: 'false' } },
+    });
+    expect(statements).toContainEqual({
+      Sid: 'FindStekSetsByName',
+      Effect: 'Allow',
+      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      Resource: namedSet,
+    });
+    expect(statements).toContainEqual({
+      Sid: 'CreateStekSets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+      Resource: namedSet,
+      Condition: {
+        StringEquals: { [`aws:RequestTag/${STEK_TAG_KEY}`]: [STEK_SET] },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [STEK_TAG_KEY] },
+      },
+    });
+    // Writes and creation happen only under those statements.
+    const secretStatements = statements.filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('secretsmanager:')),
+    );
+    expect(secretStatements.map((s) => s.Sid).sort()).toEqual(
+      ['CreateStekSets', 'FindStekSetsByName', 'RotateTaggedStekSets'].sort(),
+    );
+    expect(
+      sq.actions(stek()).filter((a) => a.startsWith('route53:') || a.startsWith('sts:')),
+    ).toEqual([]);
+  });
+
+  it('updates only the lease items of its sets in the table', () => {
+    const dynamodb = sq
+      .statements(stek())
+      .filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamodb).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: { 'Fn::GetAtt': [sq.logicalId(stekBuilt.stack.certloop.records.table), 'Arn'] },
+        Condition: {
+          'ForAllValues:StringEquals': {
+            'dynamodb:LeadingKeys': [`stek#${STEK_SET}`, `stek#${STEK_ARN}`],
+          },
+        },
+      },
+    ]);
+  });
+
+  it('alarms on its errors to the notice topic', () => {
+    const topicRef = { Ref: sq.logicalId(stekBuilt.stack.certloop.monitoring.topic) };
+    expect(stekBuilt.stack.certloop.monitoring.stekErrorAlarm).toBeDefined();
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: sq.logicalId(stek()) } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [topicRef],
+      OKActions: [topicRef],
+    });
+    expect(sq.ofType('AWS::CloudWatch::Alarm')).toHaveLength(7);
+  });
+
+  it('names the function in the outputs', () => {
+    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.StekFunctionName?.Value).toEqual({ Ref: sq.logicalId(stek()) });
+  });
+
+  it('without sets, has no STEK function, schedule, alarm or output', () => {
+    expect(certloop().rotateStek).toBeUndefined();
+    const outputs = template.toJSON().Outputs as Record<string, unknown>;
+    expect(outputs.StekFunctionName).toBeUndefined();
+    const rules = q.ofType('AWS::Events::Rule');
+    expect(rules).toHaveLength(3);
+    expect(JSON.stringify(template.toJSON())).not.toContain(STEK_ENV.sets);
+  });
+});
+
+describe('the renewal budget and issuer rotation from context', () => {
+  it('takes -c values as strings', () => {
+    const { stack } = buildCertLoopApp(
+      {
+        hostedZones: JSON.stringify([TEST_ZONE]),
+        orderBudget: JSON.stringify({ orders: 50, slackSeconds: 900 }),
+        rotationBatch: '10',
+      },
+      { bundle: false },
+    );
+    const queries = new TemplateQueries(stack, Template.fromStack(stack).toJSON());
+    expect(queries.environment(stack.certloop.renew)).toMatchObject({
+      [ENV.budgetOrders]: '50',
+      [ENV.budgetWindowHours]: '3',
+      [ENV.budgetSlackSeconds]: '900',
+    });
+    expect(queries.environment(stack.certloop.planner)[ENV.rotationBatch]).toBe('10');
   });
 });

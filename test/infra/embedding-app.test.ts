@@ -1,6 +1,7 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../src/config/environment.js';
+import { STEK_ENV } from '../../src/config/stek-environment.js';
 import { buildEmbeddingApp, EMBEDDED } from './fixtures/embedding-app.js';
 import { TemplateQueries } from './fixtures/template-queries.js';
 
@@ -21,7 +22,41 @@ beforeAll(() => {
 describe('CertLoop embedded in another app', () => {
   it('lives under the embedding stack with its own construct id', () => {
     expect(built.stack.certloop.node.path).toBe('Platform/Certificates');
-    expect(q.ofType('AWS::Lambda::Function')).toHaveLength(3);
+    expect(q.ofType('AWS::Lambda::Function')).toHaveLength(5);
+  });
+
+  it('spreads forced renewals over its own order budget', () => {
+    expect(q.environment(built.stack.certloop.renew)).toMatchObject({
+      [ENV.budgetOrders]: `${EMBEDDED.orderBudget.orders}`,
+      [ENV.budgetWindowHours]: `${EMBEDDED.orderBudget.windowHours}`,
+      [ENV.budgetSlackSeconds]: `${EMBEDDED.orderBudget.slackSeconds}`,
+      [ENV.defaultIssuer]: 'production',
+    });
+  });
+
+  it('moves records to the production issuer, 10 per planner run', () => {
+    expect(q.environment(built.stack.certloop.planner)).toMatchObject({
+      [ENV.defaultIssuer]: 'production',
+      [ENV.rotationBatch]: `${EMBEDDED.rotationBatch}`,
+    });
+  });
+
+  it('rotates both STEK sets every 6 hours of key life, hourly, with an errors alarm', () => {
+    const stek = built.stack.certloop.rotateStek;
+    if (!stek) throw new Error('no STEK function');
+    expect(q.environment(stek)).toMatchObject({
+      [STEK_ENV.sets]: JSON.stringify(EMBEDDED.stekSets),
+      [STEK_ENV.periodHours]: `${EMBEDDED.stekPeriodHours}`,
+    });
+    expect(q.environment(stek)[STEK_ENV.retentionHours]).toBeUndefined();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [q.logicalId(stek), 'Arn'] } })],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: q.logicalId(stek) } }],
+    });
   });
 
   it('hands both zones, the issuers and the default issuer to the worker', () => {
