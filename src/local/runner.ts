@@ -17,6 +17,11 @@ import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { type PebbleServer, startPebble } from './pebble-server.js';
 
 export const LOCAL_TABLE_NAME = 'certloop-local';
+
+/** Rotation errors carry set ids and causes, never key bytes (see rotate-stek.ts). */
+function reportRotationFailure(logger: StructuredLogger, error: Error): void {
+  logger.error('session-ticket-key rotation failed; certificates go on', { error: error.message });
+}
 /** Written into the state folder while a runner serves the local DynamoDB API. */
 export const LOCAL_ENDPOINT_FILE = 'endpoint.json';
 
@@ -124,11 +129,8 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
         : undefined;
 
     while (!options.signal?.aborted) {
-      // A failed STEK rotation is reported by rotate() and never stops certificates.
-      if (stek)
-        await stek
-          .rotate()
-          .catch((error: Error) => logger.error('stek rotation failed', { error: error.message }));
+      // A failed ticket-key rotation is reported by rotate() and never stops certificates.
+      if (stek) await stek.rotate().catch((error: Error) => reportRotationFailure(logger, error));
       const report = await runtime.tick();
       options.onTick?.(report, await runtime.registration.records.list(), runtime);
       if (options.once) break;
