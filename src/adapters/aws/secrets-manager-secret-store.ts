@@ -79,6 +79,7 @@ import {
   SECRETS_SOURCE,
   translateSecretsManagerError,
 } from './secrets-manager-errors.js';
+import { putCurrentVersion } from './secrets-manager-versions.js';
 
 export interface SecretsManagerSecretStoreOptions {
   client: SecretsManagerClient;
@@ -180,24 +181,12 @@ export class SecretsManagerSecretStore implements SecretStore {
     // a rollback.
     if (described.VersionIdsToStages?.[versionId] !== undefined) return { created: false };
 
-    try {
-      const answer = await this.#client.send(
-        new PutSecretValueCommand({
-          SecretId: secretId,
-          SecretString: certificateValue(bundle),
-          ClientRequestToken: versionId,
-          VersionStages: [CURRENT],
-        }),
-      );
-      return { created: answer.VersionStages?.includes(CURRENT) ?? false };
-    } catch (error) {
-      if (isSecretsManagerError(error, 'ResourceExistsException')) return { created: false };
-      throw translateSecretsManagerError(error, {
-        operation: 'PutSecretValue',
-        secretId,
-        purpose,
-      });
-    }
+    return putCurrentVersion(this.#client, {
+      secretId,
+      value: certificateValue(bundle),
+      versionId,
+      purpose,
+    });
   }
 
   async readCertificate(

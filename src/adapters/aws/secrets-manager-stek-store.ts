@@ -29,7 +29,6 @@ import {
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
-  PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CertloopError } from '../../core/errors.js';
@@ -40,6 +39,7 @@ import {
   SECRETS_SOURCE,
   translateSecretsManagerError,
 } from './secrets-manager-errors.js';
+import { putCurrentVersion } from './secrets-manager-versions.js';
 
 /** The tag every STEK secret carries. */
 export const STEK_TAG_KEY = 'certloop:stek';
@@ -115,24 +115,12 @@ export class SecretsManagerStekStore implements StekSetStore {
     if (described.VersionIdsToStages?.[versionId] !== undefined) return { created: false };
     const current = await this.read(setId);
     if (current && current.generation >= ring.generation) return { created: false };
-    try {
-      const answer = await this.#client.send(
-        new PutSecretValueCommand({
-          SecretId: setId,
-          SecretString: encodeRing(ring),
-          ClientRequestToken: versionId,
-          VersionStages: [CURRENT],
-        }),
-      );
-      return { created: answer.VersionStages?.includes(CURRENT) ?? true };
-    } catch (error) {
-      if (isSecretsManagerError(error, 'ResourceExistsException')) return { created: false };
-      throw translateSecretsManagerError(error, {
-        operation: 'PutSecretValue',
-        secretId: setId,
-        purpose: 'write STEK ring',
-      });
-    }
+    return putCurrentVersion(this.#client, {
+      secretId: setId,
+      value: encodeRing(ring),
+      versionId,
+      purpose: 'write STEK ring',
+    });
   }
 
   async #describe(setId: string): Promise<DescribeSecretCommandOutput | undefined> {
