@@ -12,6 +12,7 @@ command -v pebble-challtestsrv >/dev/null 2>&1 || missing+=(pebble)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # nginx lives in /usr/sbin, which is not on every user's PATH.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 # Python peers (Secrets Manager/Route 53/SQS on moto, template lint): preinstalled on
 # the project's machines; pip would need PyPI, so only say how to get them.
 python_missing=()
