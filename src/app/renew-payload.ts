@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ForceRenewalRequest } from '../services/force-renewal.js';
 
 const SELECTORS = ['secret', 'domain', 'serials', 'issuer', 'all'] as const;

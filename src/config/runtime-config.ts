@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MAX_NAMES } from '../core/domain-names.js';
 import type { OrderBudget } from '../core/renewal-budget.js';
 import { ENV } from './environment.js';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const certificateSchema = z.object({
   /** Becomes the record id and the folder under <state>/secrets/certs/. */

@@ -69,7 +69,7 @@ import {
   type Tag,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CertloopError } from '../../core/errors.js';
 import { KeyMaterial } from '../../core/key-material.js';
 import { KEY_TYPES } from '../../core/key-type.js';
