@@ -1,0 +1,428 @@
+/**
+ * certloop benchmarks. Run: `npx tsx bench/run.ts [--quick]` (or `npm run bench`).
+ * Prints a table and writes bench/results/latest.json (only figures that were measured).
+ *
+ * P1 tick cost (read capacity units, RCU, as DynamoDB reports them):
+ *   An in-process, in-memory dynalite; one records table per size, created with
+ *   `ensureTable`. Each table gets N records (1,000 and 100,000; with --quick 1,000 and
+ *   10,000) written with BatchWriteItem (25 items a request, several requests in flight),
+ *   through `recordToItem` (so `pk = cert#<id>`, as the store writes them). Exactly 100 of
+ *   the N are due (`nextAttemptAt` <= now), spread evenly over the ids; the rest are due
+ *   in the future. Every record's shard is `shardFor(id)`.
+ *   - tickCost.due100of1k / due100of100k (due100of10k with --quick): the growth of the
+ *     store's `consumedReadCapacity` over ONE `findDue(now, 500)`.
+ *   - tickCost.scan100k (scan10k with --quick): a full Scan of the large table, default
+ *     (eventually consistent) reads like the due index, ReturnConsumedCapacity TOTAL,
+ *     summed over all pages.
+ *   Ratios printed (not stored): due(large) / due(1k), target <= 1.5, and
+ *   scan(large) / due(large), target >= 100. A miss is reported, not hidden.
+ *
+ * P3 size and start:
+ *   - bundle.<function>Bytes: `npx cdk synth -q` runs first if cdk.out is missing or older
+ *     than src/, functions/, infra/, cdk.json or package-lock.json; then the byte size of
+ *     each function's asset directory, read by `bundleSizes` from infra/bundle-sizes.ts.
+ *     Target: worker <= 300 KiB (WORKER_BUDGET_BYTES).
+ *   - coldInitMs: median of 5 fresh `node` processes, each timing (performance.now) one
+ *     `require` of the worker bundle (cdk.out asset index.js, copied to a temporary
+ *     index.cjs because this package is "type": "module"), with dummy AWS region and
+ *     credentials, CERTLOOP_TABLE_NAME, CERTLOOP_ISSUERS (an https directory URL) and
+ *     CERTLOOP_HOSTED_ZONES set, and NODE_PATH pointing at this repo's node_modules for
+ *     the @aws-sdk/* packages the bundle leaves external. Target: <= 250 ms.
+ *
+ * P2 and P4 are not measured yet: they are printed as such and left out of the JSON.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import Table from 'cli-table3';
+import { bundleSizes, WORKER_BUDGET_BYTES } from '../infra/bundle-sizes.js';
+import { FUNCTION_ENTRIES } from '../infra/certloop/certloop-function.js';
+import { DynamoDbRecordStore } from '../src/adapters/dynamodb/dynamodb-record-store.js';
+import { ensureTable } from '../src/adapters/dynamodb/ensure-table.js';
+import { recordToItem } from '../src/adapters/dynamodb/table-schema.js';
+import { DAY } from '../src/core/time.js';
+import { startDynalite } from '../src/local/dynalite-server.js';
+import { aRecord, RECORD_CREATED_AT } from '../test/support/record-builder.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const QUICK = process.argv.includes('--quick');
+const DUE_COUNT = 100;
+const SMALL = 1_000;
+const LARGE = QUICK ? 10_000 : 100_000;
+const BATCH = 25;
+const IN_FLIGHT = 8;
+const COLD_RUNS = 5;
+const COLD_INIT_TARGET_MS = 250;
+/** The tick's "now": fixed, so that runs are repeatable. */
+const NOW = RECORD_CREATED_AT + 30 * DAY;
+
+type Row = [figure: string, measured: string, target: string, result: string];
+
+function label(n: number): string {
+  return n >= 1000 ? `${n / 1000}k` : String(n);
+}
+
+function log(message: string): void {
+  console.error(`[bench] ${message}`);
+}
+
+function seconds(sinceMs: number): string {
+  return `${((performance.now() - sinceMs) / 1000).toFixed(1)} s`;
+}
+
+function verdict(pass: boolean): string {
+  return pass ? 'PASS' : 'MISS';
+}
+
+// ---------------------------------------------------------------- P1 tick cost
+
+/** Writes `count` records, exactly DUE_COUNT of them due at NOW, spread over the ids. */
+async function loadRecords(
+  documents: DynamoDBDocumentClient,
+  tableName: string,
+  count: number,
+): Promise<void> {
+  const step = count / DUE_COUNT;
+  const items = Array.from({ length: count }, (_, i) => {
+    const id = `secret/r${String(i).padStart(6, '0')}.example.test`;
+    const due = i % step === 0;
+    const nextAttemptAt = due ? NOW - (i + 1) * 1000 : NOW + DAY + i * 1000;
+    return recordToItem({
+      ...aRecord({ id, domains: [`r${i}.example.test`], nextAttemptAt }),
+      version: 1,
+    });
+  });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const chunk = items.slice(next, next + BATCH);
+      next += BATCH;
+      let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 20) throw new Error(`BatchWriteItem kept leaving items unprocessed`);
+        const output = await documents.send(
+          new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
+        );
+        requests = (output.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+}
+
+async function fullScanCapacity(client: DynamoDBClient, tableName: string): Promise<number> {
+  let units = 0;
+  let items = 0;
+  let startKey: ScanCommandOutput['LastEvaluatedKey'];
+  do {
+    const page: ScanCommandOutput = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ReturnConsumedCapacity: 'TOTAL',
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    units += page.ConsumedCapacity?.ReadCapacityUnits ?? page.ConsumedCapacity?.CapacityUnits ?? 0;
+    items += page.Count ?? 0;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  log(`scan of ${tableName}: ${items} items`);
+  return units;
+}
+
+interface TickCost {
+  dueSmall: number;
+  dueLarge: number;
+  scanLarge: number;
+}
+
+async function measureTickCost(): Promise<TickCost> {
+  const server = await startDynalite();
+  const client = new DynamoDBClient({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  const documents = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  try {
+    const dueCost = async (count: number): Promise<{ tableName: string; units: number }> => {
+      const tableName = `certloop-bench-${label(count)}`;
+      await ensureTable(client, tableName);
+      const started = performance.now();
+      await loadRecords(documents, tableName, count);
+      log(`loaded ${count} records into ${tableName} in ${seconds(started)}`);
+      const store = new DynamoDbRecordStore({ client, tableName });
+      const before = store.consumedReadCapacity;
+      const due = await store.findDue(NOW, 500);
+      const units = store.consumedReadCapacity - before;
+      if (due.length !== DUE_COUNT) {
+        throw new Error(`findDue on ${tableName} returned ${due.length} records, not ${DUE_COUNT}`);
+      }
+      log(`findDue(now, 500) on ${tableName}: ${due.length} due, ${units} RCU`);
+      return { tableName, units };
+    };
+    const small = await dueCost(SMALL);
+    const large = await dueCost(LARGE);
+    const started = performance.now();
+    const scanLarge = await fullScanCapacity(client, large.tableName);
+    log(`scan took ${seconds(started)}`);
+    return { dueSmall: small.units, dueLarge: large.units, scanLarge };
+  } finally {
+    client.destroy();
+    await server.close();
+  }
+}
+
+// ---------------------------------------------------------------- P3 size and start
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(path).reduce(
+    (newest, name) => Math.max(newest, newestMtime(join(path, name))),
+    stat.mtimeMs,
+  );
+}
+
+/**
+ * Runs `cdk synth` into `assemblyDir` unless it is newer than everything the bundles come
+ * from. `context` adds `-c key=value` options (and `-o assemblyDir`).
+ */
+function ensureAssembly(assemblyDir: string, context: Record<string, string> = {}): void {
+  const manifest = join(assemblyDir, 'manifest.json');
+  const sources = Math.max(
+    ...['src', 'functions', 'infra', 'cdk.json', 'package-lock.json'].map((p) =>
+      newestMtime(join(ROOT, p)),
+    ),
+  );
+  if (existsSync(manifest) && statSync(manifest).mtimeMs >= sources) {
+    log(`${assemblyDir} is up to date; not synthesizing`);
+    return;
+  }
+  const args = ['cdk', 'synth', '-q'];
+  if (Object.keys(context).length > 0) {
+    args.push('-o', assemblyDir);
+    for (const [key, value] of Object.entries(context)) args.push('-c', `${key}=${value}`);
+  }
+  log(`${assemblyDir} is missing or older than the sources: running npx ${args.join(' ')}`);
+  const started = performance.now();
+  const synth = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8' });
+  if (synth.status !== 0) {
+    throw new Error(`cdk synth failed (${synth.status}):\n${synth.stdout}\n${synth.stderr}`);
+  }
+  log(`cdk synth took ${seconds(started)}`);
+}
+
+/** The asset directory of the worker function, found the way bundleSizes finds them. */
+function workerAssetDir(assemblyDir: string): string {
+  for (const file of readdirSync(assemblyDir).filter((n) => n.endsWith('.template.json'))) {
+    const template = JSON.parse(readFileSync(join(assemblyDir, file), 'utf8')) as {
+      Resources?: Record<
+        string,
+        {
+          Type?: string;
+          Metadata?: Record<string, unknown>;
+          Properties?: { Code?: { S3Key?: unknown } };
+        }
+      >;
+    };
+    for (const resource of Object.values(template.Resources ?? {})) {
+      const path = resource.Metadata?.['aws:cdk:path'];
+      const key = resource.Properties?.Code?.S3Key;
+      if (resource.Type !== 'AWS::Lambda::Function' || typeof path !== 'string') continue;
+      if (!path.split('/').includes('Worker') || typeof key !== 'string') continue;
+      return join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
+    }
+  }
+  throw new Error(`no Worker function in ${assemblyDir}`);
+}
+
+const COLD_INIT_SCRIPT = `
+const { performance } = require('node:perf_hooks');
+const started = performance.now();
+require(process.argv[1]);
+const ms = performance.now() - started;
+process.stdout.write(JSON.stringify({ ms }) + '\\n');
+process.exit(0);
+`;
+
+function coldInitRuns(bundle: string): number[] {
+  const dir = mkdtempSync(join(tmpdir(), 'certloop-bench-'));
+  try {
+    const copy = join(dir, 'index.cjs');
+    copyFileSync(bundle, copy);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      NODE_PATH: join(ROOT, 'node_modules'),
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIABENCHBENCHBENCH0',
+      AWS_SECRET_ACCESS_KEY: 'bench-secret',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_LAMBDA_FUNCTION_NAME: 'certloop-bench-worker',
+      CERTLOOP_TABLE_NAME: 'certloop-bench',
+      CERTLOOP_ISSUERS: JSON.stringify({
+        default: { directoryUrl: 'https://acme.example.test/directory' },
+      }),
+      CERTLOOP_HOSTED_ZONES: JSON.stringify([
+        { hostedZoneId: 'Z0123456789ABC', domain: 'example.test' },
+      ]),
+    };
+    return Array.from({ length: COLD_RUNS }, () => {
+      const run = spawnSync(process.execPath, ['-e', COLD_INIT_SCRIPT, copy], {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      const line = run.stdout.trim().split('\n').pop() ?? '';
+      if (run.status !== 0 || !line.startsWith('{')) {
+        throw new Error(`cold init run failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+      }
+      return (JSON.parse(line) as { ms: number }).ms;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+interface SizeAndStart {
+  bundles: Record<string, number>;
+  coldInit: number[];
+}
+
+function measureSizeAndStart(): SizeAndStart {
+  const assemblyDir = join(ROOT, 'cdk.out');
+  ensureAssembly(assemblyDir);
+  const sizes = bundleSizes(assemblyDir);
+  const bundles: Record<string, number> = {};
+  for (const name of Object.keys(FUNCTION_ENTRIES)) {
+    const construct = name.charAt(0).toUpperCase() + name.slice(1);
+    const size = sizes.find((s) => s.path.split('/').includes(construct));
+    if (size) {
+      bundles[name] = size.bytes;
+      continue;
+    }
+    // The RotateStek function exists only when the stekSets context is not empty, and
+    // cdk.json has none: synthesize once more, with one STEK set, into a scratch assembly.
+    const scratch = join(tmpdir(), 'certloop-bench-cdk.out-stek');
+    ensureAssembly(scratch, { stekSets: 'bench' });
+    const extra = bundleSizes(scratch).find((s) => s.path.split('/').includes(construct));
+    if (extra) {
+      bundles[name] = extra.bytes;
+      log(`${name}: not in cdk.out (stekSets is empty); measured from ${scratch}`);
+    } else {
+      log(`no bundle for ${name} in ${assemblyDir} or ${scratch}`);
+    }
+  }
+  const started = performance.now();
+  const coldInit = coldInitRuns(join(workerAssetDir(assemblyDir), 'index.js'));
+  log(
+    `${COLD_RUNS} cold inits took ${seconds(started)}: ${coldInit.map((ms) => ms.toFixed(1)).join(', ')} ms`,
+  );
+  return { bundles, coldInit };
+}
+
+// ---------------------------------------------------------------- report
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  if (QUICK) log(`--quick: the large table has ${LARGE} records, not 100,000`);
+  const rows: Row[] = [];
+  const json: Record<string, unknown> = {};
+
+  const p1Started = performance.now();
+  const tick = await measureTickCost();
+  log(`P1 took ${seconds(p1Started)}`);
+  const small = label(SMALL);
+  const large = label(LARGE);
+  json.tickCost = {
+    [`due100of${small}`]: tick.dueSmall,
+    [`due100of${large}`]: tick.dueLarge,
+    [`scan${large}`]: tick.scanLarge,
+  };
+  const growth = tick.dueLarge / tick.dueSmall;
+  const scanRatio = tick.scanLarge / tick.dueLarge;
+  rows.push(
+    [`P1 findDue, 100 due of ${small} (RCU)`, String(tick.dueSmall), '', ''],
+    [
+      `P1 findDue, 100 due of ${large} (RCU)${QUICK ? ' [quick]' : ''}`,
+      String(tick.dueLarge),
+      '',
+      '',
+    ],
+    [`P1 full Scan of ${large} (RCU)${QUICK ? ' [quick]' : ''}`, String(tick.scanLarge), '', ''],
+    [`P1 due100of${large} / due100of${small}`, growth.toFixed(2), '<= 1.5', verdict(growth <= 1.5)],
+    [
+      `P1 scan${large} / due100of${large}`,
+      scanRatio.toFixed(1),
+      '>= 100',
+      verdict(scanRatio >= 100),
+    ],
+    ['P2', 'not measured yet', '', ''],
+  );
+
+  const p3Started = performance.now();
+  const p3 = measureSizeAndStart();
+  log(`P3 took ${seconds(p3Started)}`);
+  json.bundle = Object.fromEntries(
+    Object.entries(p3.bundles).map(([name, bytes]) => [`${name}Bytes`, bytes]),
+  );
+  for (const [name, bytes] of Object.entries(p3.bundles)) {
+    const isWorker = name === 'worker';
+    rows.push([
+      `P3 ${name} bundle (bytes)`,
+      `${bytes} (${(bytes / 1024).toFixed(1)} KiB)`,
+      isWorker ? `<= ${WORKER_BUDGET_BYTES} (300 KiB)` : '',
+      isWorker ? verdict(bytes <= WORKER_BUDGET_BYTES) : '',
+    ]);
+  }
+  const coldInitMs = Math.round(median(p3.coldInit) * 10) / 10;
+  json.coldInitMs = coldInitMs;
+  rows.push(
+    [
+      `P3 worker cold init, median of ${COLD_RUNS} (ms)`,
+      String(coldInitMs),
+      `<= ${COLD_INIT_TARGET_MS}`,
+      verdict(coldInitMs <= COLD_INIT_TARGET_MS),
+    ],
+    ['P4', 'not measured yet', '', ''],
+  );
+
+  const table = new Table({ head: ['Figure', 'Measured', 'Target', 'Result'] });
+  table.push(...rows);
+  console.log(QUICK ? `certloop bench (--quick: ${large} records, not 100k)` : 'certloop bench');
+  console.log(table.toString());
+
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`wrote bench/results/latest.json; total ${seconds(started)}`);
+}
+
+await main();
