@@ -8,14 +8,11 @@
 // HAProxies agreeing with each other alone would not.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerStekCommand } from '../../cli/stek-command.js';
 import { DirectoryStekStore } from '../../src/adapters/local/directory-stek-store.js';
 import { haproxyKeyBytes } from '../../src/core/stek-formats.js';
 import {
@@ -26,6 +23,14 @@ import {
   type StekRing,
   toBase64,
 } from '../../src/core/stek-ring.js';
+import {
+  exportStekWithCli,
+  findServerBinary,
+  freeLoopbackPort,
+  makeLocalhostCertificate,
+  sessionLine,
+  waitForPort,
+} from '../support/tls-peers.js';
 
 const run = promisify(execFile);
 const INSTALL =
@@ -37,76 +42,6 @@ const random = (n: number) => new Uint8Array(randomBytes(n));
 let dir: string;
 const children: ChildProcess[] = [];
 
-async function haproxyBinary(): Promise<string> {
-  for (const candidate of ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy', '/usr/bin/haproxy']) {
-    try {
-      await access(candidate);
-      return candidate;
-    } catch {}
-  }
-  // Install through the project script, as `npm test` does.
-  await run('bash', ['scripts/ensure-test-servers.sh']).catch(() => undefined);
-  try {
-    await access('/usr/sbin/haproxy');
-    return '/usr/sbin/haproxy';
-  } catch {
-    throw new Error(`haproxy is not installed; install it with: ${INSTALL}`);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`haproxy exited: ${log()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ host: '127.0.0.1', port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`haproxy did not listen on ${port}: ${log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function exportWithCli(stateDir: string, out: string, at: number): Promise<string[]> {
-  const printed: string[] = [];
-  const program = new Command().exitOverride();
-  registerStekCommand(program, { stdout: (text) => printed.push(text) });
-  await program.parseAsync(
-    [
-      'stek',
-      'export',
-      '--set',
-      'web',
-      '--format',
-      'haproxy',
-      '--out',
-      out,
-      '--state-dir',
-      stateDir,
-      '--at',
-      new Date(at).toISOString(),
-    ],
-    { from: 'user' },
-  );
-  return printed;
-}
-
 interface Instance {
   port: number;
   /** The exported `tls-ticket-keys` lines, in file order. */
@@ -114,7 +49,7 @@ interface Instance {
 }
 
 async function startHaproxy(name: string, ring: StekRing, at: number): Promise<Instance> {
-  const haproxy = await haproxyBinary();
+  const haproxy = await findServerBinary('haproxy', INSTALL);
   const prefix = join(dir, name);
   const state = join(prefix, 'state');
   await mkdir(prefix, { recursive: true });
@@ -124,10 +59,10 @@ async function startHaproxy(name: string, ring: StekRing, at: number): Promise<I
     `g${ring.generation}`,
   );
   const keys = join(prefix, 'tls-ticket-keys');
-  const printed = await exportWithCli(state, keys, at);
+  const printed = await exportStekWithCli('haproxy', state, keys, at);
   expect(printed.join('')).toBe(`${keys}\n`);
   const lines = (await readFile(keys, 'utf8')).split('\n').filter((line) => line !== '');
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const config = join(prefix, 'haproxy.cfg');
   await writeFile(
     config,
@@ -152,34 +87,8 @@ frontend web
     log += chunk.toString();
   });
   children.push(child);
-  await waitForPort(port, child, () => log);
+  await waitForPort(port, child, 'haproxy', () => log);
   return { port, lines };
-}
-
-async function sClient(port: number, protocol: string, sessionArgs: string[]): Promise<string> {
-  const child = spawn('openssl', [
-    's_client',
-    '-ign_eof',
-    '-connect',
-    `127.0.0.1:${port}`,
-    '-servername',
-    'localhost',
-    protocol,
-    ...sessionArgs,
-  ]);
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', () => undefined);
-  // A request, so that the TLS 1.3 NewSessionTicket arrives before the connection ends.
-  child.stdin.end('GET / HTTP/1.0\r\nHost: localhost\r\n\r\n');
-  await new Promise((resolve) => child.on('close', resolve));
-  // Only the session line matters; the rest can hold the session's master key.
-  return output
-    .split('\n')
-    .filter((line) => /^(New|Reused),/.test(line))
-    .join('\n');
 }
 
 /**
@@ -223,25 +132,7 @@ function keyBySerial(ring: StekRing, serial: number): StekKey {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'certloop-stek-haproxy-'));
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-  ]).catch((error: unknown) => {
-    throw new Error(`openssl is missing or failed; install with: ${INSTALL} (${String(error)})`);
-  });
+  await makeLocalhostCertificate(dir, INSTALL);
   // HAProxy's `crt` takes the certificate and its key in one PEM file.
   await writeFile(
     join(dir, 'server.pem'),
@@ -302,9 +193,9 @@ describe('HAProxy with exported tls-ticket-keys files', () => {
         [b, a],
       ] as const) {
         const session = join(dir, `session-${from.port}-${to.port}${flag}`);
-        expect(await sClient(from.port, flag, ['-sess_out', session])).toMatch(/^New,/);
+        expect(await sessionLine(from.port, flag, ['-sess_out', session])).toMatch(/^New,/);
         expect(await ticketSealedBy(session, v2.keys)).toBe(2);
-        expect(await sClient(to.port, flag, ['-sess_in', session])).toMatch(/^Reused,/);
+        expect(await sessionLine(to.port, flag, ['-sess_in', session])).toMatch(/^Reused,/);
       }
     },
   );
@@ -318,8 +209,8 @@ describe('HAProxy with exported tls-ticket-keys files', () => {
       const other = rotateRing(EMPTY_RING, T0, DEFAULT_STEK_POLICY, random).ring;
       const c = await startHaproxy(`c${flag}`, other, T0 + P + 60_000);
       const session = join(dir, `session-a-c${flag}`);
-      expect(await sClient(a.port, flag, ['-sess_out', session])).toMatch(/^New,/);
-      expect(await sClient(c.port, flag, ['-sess_in', session])).toMatch(/^New,/);
+      expect(await sessionLine(a.port, flag, ['-sess_out', session])).toMatch(/^New,/);
+      expect(await sessionLine(c.port, flag, ['-sess_in', session])).toMatch(/^New,/);
     },
   );
 
@@ -331,14 +222,14 @@ describe('HAProxy with exported tls-ticket-keys files', () => {
     async (flag) => {
       // Before the switch: sealed with key 1, which B keeps as its first (decrypt-only) line.
       const old = join(dir, `session-before-b${flag}`);
-      expect(await sClient(before.port, flag, ['-sess_out', old])).toMatch(/^New,/);
+      expect(await sessionLine(before.port, flag, ['-sess_out', old])).toMatch(/^New,/);
       expect(await ticketSealedBy(old, v2.keys)).toBe(1);
-      expect(await sClient(b.port, flag, ['-sess_in', old])).toMatch(/^Reused,/);
+      expect(await sessionLine(b.port, flag, ['-sess_in', old])).toMatch(/^Reused,/);
       // After the switch: sealed with key 2, the last (decrypt-only) line of the older export.
       const fresh = join(dir, `session-b-before${flag}`);
-      expect(await sClient(b.port, flag, ['-sess_out', fresh])).toMatch(/^New,/);
+      expect(await sessionLine(b.port, flag, ['-sess_out', fresh])).toMatch(/^New,/);
       expect(await ticketSealedBy(fresh, v2.keys)).toBe(2);
-      expect(await sClient(before.port, flag, ['-sess_in', fresh])).toMatch(/^Reused,/);
+      expect(await sessionLine(before.port, flag, ['-sess_in', fresh])).toMatch(/^Reused,/);
     },
   );
 });

@@ -3,16 +3,12 @@
 // still encrypts with the old key; B already encrypts with the new one). openssl
 // s_client saves a session from one and offers it to the other: "Reused" both ways,
 // because each holds the other's encrypting key as a decrypt-only key.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerStekCommand } from '../../cli/stek-command.js';
 import { DirectoryStekStore } from '../../src/adapters/local/directory-stek-store.js';
 import {
   DEFAULT_STEK_POLICY,
@@ -20,8 +16,15 @@ import {
   rotateRing,
   type StekRing,
 } from '../../src/core/stek-ring.js';
+import {
+  exportStekWithCli,
+  findServerBinary,
+  freeLoopbackPort,
+  makeLocalhostCertificate,
+  sessionLine,
+  waitForPort,
+} from '../support/tls-peers.js';
 
-const run = promisify(execFile);
 const INSTALL =
   'bash scripts/ensure-test-servers.sh (or: apt-get update && apt-get install -y nginx openssl)';
 const P = DEFAULT_STEK_POLICY.periodMs;
@@ -31,80 +34,8 @@ const random = (n: number) => new Uint8Array(randomBytes(n));
 let dir: string;
 const children: ChildProcess[] = [];
 
-async function nginxBinary(): Promise<string> {
-  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) {
-    try {
-      await access(candidate);
-      return candidate;
-    } catch {}
-  }
-  // Install through the project script, as `npm test` does.
-  await run('bash', ['scripts/ensure-test-servers.sh']).catch(() => undefined);
-  try {
-    await access('/usr/sbin/nginx');
-    return '/usr/sbin/nginx';
-  } catch {
-    throw new Error(`nginx is not installed; install it with: ${INSTALL}`);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, child: ChildProcess, log: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(`nginx exited: ${await readFile(log, 'utf8').catch(() => '')}`);
-    }
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ host: '127.0.0.1', port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function exportWithCli(stateDir: string, out: string, at: number): Promise<string[]> {
-  const printed: string[] = [];
-  const program = new Command().exitOverride();
-  registerStekCommand(program, { stdout: (text) => printed.push(text) });
-  await program.parseAsync(
-    [
-      'stek',
-      'export',
-      '--set',
-      'web',
-      '--format',
-      'nginx',
-      '--out',
-      out,
-      '--state-dir',
-      stateDir,
-      '--at',
-      new Date(at).toISOString(),
-    ],
-    { from: 'user' },
-  );
-  return printed;
-}
-
 async function startNginx(name: string, ring: StekRing, at: number): Promise<number> {
-  const nginx = await nginxBinary();
+  const nginx = await findServerBinary('nginx', INSTALL);
   const prefix = join(dir, name);
   const state = join(prefix, 'state');
   await mkdir(join(prefix, 'logs'), { recursive: true });
@@ -113,9 +44,9 @@ async function startNginx(name: string, ring: StekRing, at: number): Promise<num
     ring,
     `g${ring.generation}`,
   );
-  const printed = await exportWithCli(state, join(prefix, 'keys'), at);
+  const printed = await exportStekWithCli('nginx', state, join(prefix, 'keys'), at);
   expect(printed.join('')).toContain(join(prefix, 'keys', 'ssl_session_ticket_keys.conf'));
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const config = join(prefix, 'nginx.conf');
   await writeFile(
     config,
@@ -147,57 +78,15 @@ http {
     stdio: 'ignore',
   });
   children.push(child);
-  await waitForPort(port, child, join(prefix, 'logs', 'error.log'));
+  await waitForPort(port, child, 'nginx', () =>
+    readFile(join(prefix, 'logs', 'error.log'), 'utf8').catch(() => ''),
+  );
   return port;
-}
-
-async function sClient(port: number, protocol: string, sessionArgs: string[]): Promise<string> {
-  const child = spawn('openssl', [
-    's_client',
-    '-ign_eof',
-    '-connect',
-    `127.0.0.1:${port}`,
-    '-servername',
-    'localhost',
-    protocol,
-    ...sessionArgs,
-  ]);
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', () => undefined);
-  // A request, so that the TLS 1.3 NewSessionTicket arrives before the connection ends.
-  child.stdin.end('GET / HTTP/1.0\r\nHost: localhost\r\n\r\n');
-  await new Promise((resolve) => child.on('close', resolve));
-  // Only the session line matters; the rest can hold the session's master key.
-  return output
-    .split('\n')
-    .filter((line) => /^(New|Reused),/.test(line))
-    .join('\n');
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'certloop-stek-nginx-'));
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-  ]).catch((error: unknown) => {
-    throw new Error(`openssl is missing or failed; install with: ${INSTALL} (${String(error)})`);
-  });
+  await makeLocalhostCertificate(dir, INSTALL);
 });
 
 afterAll(async () => {
@@ -234,8 +123,8 @@ describe('nginx with exported ssl_session_ticket_key files', () => {
       [b, a],
     ] as const) {
       const session = join(dir, `session-${from}-${to}${flag}`);
-      expect(await sClient(from, flag, ['-sess_out', session])).toMatch(/^New,/);
-      expect(await sClient(to, flag, ['-sess_in', session])).toMatch(/^Reused,/);
+      expect(await sessionLine(from, flag, ['-sess_out', session])).toMatch(/^New,/);
+      expect(await sessionLine(to, flag, ['-sess_in', session])).toMatch(/^Reused,/);
     }
   });
 
@@ -243,7 +132,7 @@ describe('nginx with exported ssl_session_ticket_key files', () => {
     const other = rotateRing(EMPTY_RING, T0, DEFAULT_STEK_POLICY, random).ring;
     const c = await startNginx('c', other, T0);
     const session = join(dir, 'session-a-c');
-    await sClient(a, '-tls1_2', ['-sess_out', session]);
-    expect(await sClient(c, '-tls1_2', ['-sess_in', session])).toMatch(/^New,/);
+    await sessionLine(a, '-tls1_2', ['-sess_out', session]);
+    expect(await sessionLine(c, '-tls1_2', ['-sess_in', session])).toMatch(/^New,/);
   });
 });

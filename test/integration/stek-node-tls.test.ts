@@ -6,13 +6,11 @@
 //   tickets from a key past retention, resumption fails over to a full handshake
 //   without any error.
 // Checked for TLS 1.2 and TLS 1.3.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer, type SecureVersion, type Server } from 'node:tls';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportNode } from '../../src/core/stek-formats.js';
 import {
@@ -21,8 +19,8 @@ import {
   rotateRing,
   type StekRing,
 } from '../../src/core/stek-ring.js';
+import { makeLocalhostCertificate } from '../support/tls-peers.js';
 
-const run = promisify(execFile);
 const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
 const P = DEFAULT_STEK_POLICY.periodMs;
 const R = DEFAULT_STEK_POLICY.retentionMs;
@@ -35,27 +33,7 @@ const servers: Server[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'certloop-stek-tls-'));
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-  ]).catch((error: unknown) => {
-    throw new Error(
-      `openssl failed or is missing (install: apt-get update && apt-get install -y openssl): ${String(error)}`,
-    );
-  });
+  await makeLocalhostCertificate(dir, 'apt-get update && apt-get install -y openssl');
   key = await readFile(join(dir, 'key.pem'), 'utf8');
   cert = await readFile(join(dir, 'cert.pem'), 'utf8');
 });

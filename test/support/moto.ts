@@ -5,8 +5,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { freeLoopbackPort } from './tls-peers.js';
 
 export const MOTO_INSTALL_COMMAND = "pip install 'moto[server]>=5.2'";
 
@@ -79,18 +79,6 @@ async function findBinary(name: string): Promise<string> {
   );
 }
 
-async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
-
 /** Keeps the last lines a child printed, for error messages. */
 function outputTail(child: ChildProcess): () => string {
   const lines: string[] = [];
@@ -128,7 +116,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   installExitHook();
 
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const endpoint = `http://${LOOPBACK}:${port}`;
   const child = spawn(binary, ['-H', LOOPBACK, '-p', String(port)], {
     detached: true, // its own process group, so stop() also reaches a wrapper's children
