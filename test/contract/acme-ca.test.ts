@@ -12,9 +12,9 @@ import type { KeyMaterial } from '../../src/core/key-material.js';
 import type { KeyType } from '../../src/core/key-type.js';
 import type { AcmeCa, Dns01Challenge } from '../../src/ports/acme-ca.js';
 import type { KeyFactory } from '../../src/ports/key-factory.js';
-import type { LogFields, Logger } from '../../src/ports/logger.js';
 import { KEY_MATERIAL_PATTERNS, keyFingerprints } from '../support/key-material-patterns.js';
 import { uniqueLabel, usePebble } from '../support/pebble.js';
+import { RecordingLogger } from '../support/test-loggers.js';
 
 const FAST_POLLING = { attempts: 40, minDelayMs: 50, maxDelayMs: 250 };
 
@@ -60,41 +60,6 @@ function expectNoKeyMaterial(error: unknown, keys: KeyMaterial[]): void {
   for (const text of texts) {
     for (const pattern of KEY_MATERIAL_PATTERNS) expect(text).not.toMatch(pattern);
     for (const fragment of fingerprints) expect(text).not.toContain(fragment);
-  }
-}
-
-interface LogLine {
-  level: string;
-  message: string;
-  fields: LogFields;
-}
-
-class RecordingLogger implements Logger {
-  readonly lines: LogLine[];
-  readonly #bound: LogFields;
-
-  constructor(lines: LogLine[] = [], bound: LogFields = {}) {
-    this.lines = lines;
-    this.#bound = bound;
-  }
-
-  #log(level: string, message: string, fields: LogFields = {}) {
-    this.lines.push({ level, message, fields: { ...this.#bound, ...fields } });
-  }
-  debug(message: string, fields?: LogFields) {
-    this.#log('debug', message, fields);
-  }
-  info(message: string, fields?: LogFields) {
-    this.#log('info', message, fields);
-  }
-  warn(message: string, fields?: LogFields) {
-    this.#log('warn', message, fields);
-  }
-  error(message: string, fields?: LogFields) {
-    this.#log('error', message, fields);
-  }
-  child(fields: LogFields): Logger {
-    return new RecordingLogger(this.lines, { ...this.#bound, ...fields });
   }
 }
 

@@ -6,7 +6,6 @@ import { MemoryRecordStore } from '../../src/adapters/memory/memory-record-store
 import { MemorySecretStore } from '../../src/adapters/memory/memory-secret-store.js';
 import type { RotationState } from '../../src/core/issuer-rotation.js';
 import { MINUTE } from '../../src/core/time.js';
-import type { Logger } from '../../src/ports/logger.js';
 import type { IssuanceDeps } from '../../src/services/issue-certificates.js';
 import { reconcileIssuer } from '../../src/services/reconcile-issuer.js';
 import { registerCertificate } from '../../src/services/register-certificates.js';
@@ -14,8 +13,7 @@ import { runTick } from '../../src/services/run-tick.js';
 import { FakeAcmeCa } from '../support/fake-acme-ca.js';
 import { intercept } from '../support/faults.js';
 import { ManualClock, seededRandom } from '../support/manual-clock.js';
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+import { silentLogger } from '../support/test-loggers.js';
 
 describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', () => {
   it('converges A -> B with visible progress, restarts toward C when the target changes mid-way, and never issues a record twice for one target', {
@@ -49,7 +47,7 @@ describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', 
       dns: new MemoryDns01Solver(),
       keys: new NodeKeyFactory(),
       clock,
-      logger: silent,
+      logger: silentLogger,
       random: seededRandom(3),
       policy,
       owner: 'drill',
@@ -59,7 +57,7 @@ describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', 
     const registration = {
       records,
       clock,
-      logger: silent,
+      logger: silentLogger,
       policy,
       issuerNames: ['a', 'b', 'c'],
       defaultIssuer: 'a',
@@ -82,7 +80,9 @@ describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', 
 
     const progress: RotationState[] = [];
     const step = async (target: string) => {
-      progress.push(await reconcileIssuer({ records, control, clock, logger: silent }, target, 30));
+      progress.push(
+        await reconcileIssuer({ records, control, clock, logger: silentLogger }, target, 30),
+      );
       clock.advance(MINUTE);
       await runTick(issuance, { batchSize: 250, maxRecords: 500 });
     };
@@ -115,7 +115,7 @@ describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', 
       listings += 1;
       return listed();
     };
-    await reconcileIssuer({ records, control, clock, logger: silent }, 'c', 30);
+    await reconcileIssuer({ records, control, clock, logger: silentLogger }, 'c', 30);
     expect(listings).toBe(0);
   });
 });

@@ -7,15 +7,13 @@ import { MemorySecretStore } from '../../src/adapters/memory/memory-secret-store
 import { createRenewHandler } from '../../src/app/handlers.js';
 import { DEFAULT_ORDER_BUDGET, maxInAnyWindow } from '../../src/core/renewal-budget.js';
 import { HOUR, MINUTE } from '../../src/core/time.js';
-import type { Logger } from '../../src/ports/logger.js';
 import type { ForceRenewalDeps } from '../../src/services/force-renewal.js';
 import type { IssuanceDeps } from '../../src/services/issue-certificates.js';
 import { registerCertificate } from '../../src/services/register-certificates.js';
 import { runTick } from '../../src/services/run-tick.js';
 import { FakeAcmeCa } from '../support/fake-acme-ca.js';
 import { ManualClock, seededRandom } from '../support/manual-clock.js';
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+import { silentLogger } from '../support/test-loggers.js';
 
 /** A fleet on a manual clock: real services, keys, CSRs and X.509 checks; in-memory stores; an in-process CA. */
 async function fleet(size: number) {
@@ -31,7 +29,7 @@ async function fleet(size: number) {
     dns: new MemoryDns01Solver(),
     keys: new NodeKeyFactory(),
     clock,
-    logger: silent,
+    logger: silentLogger,
     random: seededRandom(7),
     policy,
     owner: 'drill-worker',
@@ -42,13 +40,13 @@ async function fleet(size: number) {
     records,
     control: new MemoryControlRecords(),
     clock,
-    logger: silent,
+    logger: silentLogger,
     budget: DEFAULT_ORDER_BUDGET,
   };
   const registration = {
     records,
     clock,
-    logger: silent,
+    logger: silentLogger,
     policy,
     issuerNames: ['default'],
     defaultIssuer: 'default',

@@ -5,12 +5,10 @@ import { CertloopError } from '../../../src/core/errors.js';
 import { KeyMaterial } from '../../../src/core/key-material.js';
 import { HOUR, MINUTE } from '../../../src/core/time.js';
 import type { AcmeCa } from '../../../src/ports/acme-ca.js';
-import type { Logger } from '../../../src/ports/logger.js';
 import { type IssuanceDeps, issueCertificates } from '../../../src/services/issue-certificates.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { aRecord } from '../../support/record-builder.js';
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+import { silentLogger } from '../../support/test-loggers.js';
 
 /** A CA whose every order fails the way the test says. */
 function failingCa(error: Error): AcmeCa {
@@ -43,7 +41,7 @@ async function scenario(error: Error, overrides: Parameters<typeof aRecord>[0] =
       createCsr: async () => 'csr',
     },
     clock,
-    logger: silent,
+    logger: silentLogger,
     random: () => 0,
     policy: { allowedSuffixes: ['example.test'], maxNames: 100 },
     owner: 'unit',

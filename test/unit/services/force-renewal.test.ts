@@ -5,7 +5,6 @@ import { createRenewHandler } from '../../../src/app/handlers.js';
 import type { CertificateRecord } from '../../../src/core/certificate-record.js';
 import { DEFAULT_ORDER_BUDGET } from '../../../src/core/renewal-budget.js';
 import { DAY, HOUR } from '../../../src/core/time.js';
-import type { Logger } from '../../../src/ports/logger.js';
 import {
   BUDGET_CURSOR,
   type ForceRenewalDeps,
@@ -13,8 +12,8 @@ import {
 } from '../../../src/services/force-renewal.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { aRecord } from '../../support/record-builder.js';
+import { silentLogger } from '../../support/test-loggers.js';
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 const ARN = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbC123`;
 
 describe('forceRenewal', () => {
@@ -56,7 +55,7 @@ describe('forceRenewal', () => {
     clock = new ManualClock();
     records = new MemoryRecordStore();
     control = new MemoryControlRecords();
-    deps = { records, control, clock, logger: silent, budget: DEFAULT_ORDER_BUDGET };
+    deps = { records, control, clock, logger: silentLogger, budget: DEFAULT_ORDER_BUDGET };
     await issued('tls/www', ['example.com', 'www.example.com'], '0A1B', 'default');
     await issued('tls/api', ['api.example.com'], '0C2D', 'default');
     await issued('tls/wild', ['*.example.org', 'example.org'], '0E3F', 'staging');

@@ -1,14 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryRecordStore } from '../../../src/adapters/memory/memory-record-store.js';
 import { shardFor } from '../../../src/core/certificate-record.js';
-import type { Logger } from '../../../src/ports/logger.js';
 import {
   type RegistrationDeps,
   registerCertificate,
 } from '../../../src/services/register-certificates.js';
 import { ManualClock } from '../../support/manual-clock.js';
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+import { silentLogger } from '../../support/test-loggers.js';
 
 describe('registerCertificate', () => {
   let deps: RegistrationDeps;
@@ -21,7 +19,7 @@ describe('registerCertificate', () => {
     deps = {
       records,
       clock,
-      logger: silent,
+      logger: silentLogger,
       policy: { allowedSuffixes: ['example.test'], maxNames: 100 },
       issuerNames: ['default', 'staging'],
       defaultIssuer: 'default',

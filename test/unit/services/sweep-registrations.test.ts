@@ -3,7 +3,6 @@ import { MemoryRecordStore } from '../../../src/adapters/memory/memory-record-st
 import { MemoryRegistrationSource } from '../../../src/adapters/memory/memory-registration-source.js';
 import { decideIssuance } from '../../../src/core/issuance-checks.js';
 import { DAY } from '../../../src/core/time.js';
-import type { Logger } from '../../../src/ports/logger.js';
 import type { RegistrationSource } from '../../../src/ports/registration-source.js';
 import {
   type RegistrationDeps,
@@ -11,8 +10,7 @@ import {
 } from '../../../src/services/register-certificates.js';
 import { sweepRegistrations } from '../../../src/services/sweep-registrations.js';
 import { ManualClock } from '../../support/manual-clock.js';
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+import { silentLogger } from '../../support/test-loggers.js';
 
 describe('sweepRegistrations', () => {
   let deps: RegistrationDeps;
@@ -27,7 +25,7 @@ describe('sweepRegistrations', () => {
     deps = {
       records,
       clock,
-      logger: silent,
+      logger: silentLogger,
       policy: { allowedSuffixes: ['example.com'], maxNames: 100 },
       issuerNames: ['default'],
       defaultIssuer: 'default',

@@ -5,36 +5,10 @@ import { MemoryStekStore } from '../../../src/adapters/memory/memory-stek-store.
 import { exportNode } from '../../../src/core/stek-formats.js';
 import { DEFAULT_STEK_POLICY, toBase64 } from '../../../src/core/stek-ring.js';
 import { HOUR } from '../../../src/core/time.js';
-import type { LogFields, Logger } from '../../../src/ports/logger.js';
 import { rotateStekSets, type StekRotationDeps } from '../../../src/services/rotate-stek.js';
 import { linesWithKeyMaterial } from '../../support/key-material-patterns.js';
 import { ManualClock } from '../../support/manual-clock.js';
-
-/** Collects every log line as JSON text, the way a structured logger would print it. */
-class RecordingLogger implements Logger {
-  constructor(
-    readonly lines: string[] = [],
-    readonly fields: LogFields = {},
-  ) {}
-  #log(level: string, message: string, fields?: LogFields) {
-    this.lines.push(JSON.stringify({ level, message, ...this.fields, ...fields }));
-  }
-  debug(message: string, fields?: LogFields) {
-    this.#log('debug', message, fields);
-  }
-  info(message: string, fields?: LogFields) {
-    this.#log('info', message, fields);
-  }
-  warn(message: string, fields?: LogFields) {
-    this.#log('warn', message, fields);
-  }
-  error(message: string, fields?: LogFields) {
-    this.#log('error', message, fields);
-  }
-  child(fields: LogFields): Logger {
-    return new RecordingLogger(this.lines, { ...this.fields, ...fields });
-  }
-}
+import { RecordingLogger } from '../../support/test-loggers.js';
 
 function harness() {
   const generated: Uint8Array[] = [];
@@ -97,7 +71,7 @@ describe('rotateStekSets', () => {
     expect(report.failed).toBe(1);
     expect(report.sets.map((set) => set.outcome)).toEqual(['rotated', 'failed', 'rotated']);
     expect(report.sets[1]).toMatchObject({ errorKind: 'infrastructure' });
-    expect(logger.lines.some((line) => line.includes('"STEK rotation failed"'))).toBe(true);
+    expect(logger.jsonLines().some((line) => line.includes('"STEK rotation failed"'))).toBe(true);
     // The lease of the failed set was released: a later run can take it at once.
     store.failingSets.clear();
     const retry = await rotateStekSets(deps, ['broken']);
@@ -128,7 +102,7 @@ describe('rotateStekSets', () => {
     }
     const ring = await store.read('web');
     expect(ring).toBeDefined();
-    const text = logger.lines.join('\n');
+    const text = logger.jsonLines().join('\n');
     expect(logger.lines.length).toBeGreaterThan(10);
     const secrets = [
       ...renderings(generated),
