@@ -4,8 +4,9 @@ import { defineConfig } from 'vitest/config';
 
 const logDir = join(process.cwd(), 'test', '.logs');
 
-// Two groups: the suite itself, then an audit that reads every log line the suite
-// printed (captured by test/support/capture-output.ts) and fails on key material.
+// Three projects: the suite itself (`npm test`), the long reliability drills
+// (`npm run drill`, test/drills), and an audit that runs last and reads every log line
+// the tests printed (captured by test/support/capture-output.ts), failing on key material.
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -22,9 +23,20 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/audit/**'],
+          exclude: ['test/audit/**', 'test/drills/**'],
           setupFiles: ['test/support/capture-output.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'drill',
+          include: ['test/drills/**/*.test.ts'],
+          setupFiles: ['test/support/capture-output.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 600_000,
           sequence: { groupOrder: 0 },
         },
       },
