@@ -1,13 +1,18 @@
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import type { Authorization, Order } from 'acme-client';
-import { axios as acmeAxios, Client } from 'acme-client';
 import { CertloopError } from '../../core/errors.js';
 import type { AcmeCa, Dns01Challenge, OrderState, OrderStatus } from '../../ports/acme-ca.js';
 import type { KeyFactory } from '../../ports/key-factory.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SecretStore } from '../../ports/secret-store.js';
 import { NodeKeyFactory } from '../crypto/node-key-factory.js';
+import {
+  AcmeClient,
+  type Authorization,
+  acmeAxios,
+  type Client,
+  type Order,
+} from './acme-client-modules.js';
 import {
   type AcmeOperationContext,
   AcmeProblemError,
@@ -239,7 +244,7 @@ export class AcmeClientCa implements AcmeCa {
       this.#keys.generate('ec-p256'),
     );
     const polling = this.#options.polling ?? {};
-    const client = new Client({
+    const client = new AcmeClient({
       directoryUrl: this.directoryUrl,
       accountKey: key.reveal(),
       backoffAttempts: polling.attempts ?? 15,

@@ -1,9 +1,9 @@
 import { createPrivateKey, generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
-import { crypto as acmeCrypto } from 'acme-client';
 import { KeyMaterial } from '../../core/key-material.js';
 import type { KeyType } from '../../core/key-type.js';
 import type { KeyFactory } from '../../ports/key-factory.js';
+import { acmeCrypto } from '../acme/acme-client-modules.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
