@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { BUNDLING, FUNCTION_ENTRIES } from './certloop/certloop-function.js';
+import { BUNDLE_ALIASES, BUNDLING, FUNCTION_ENTRIES } from './certloop/certloop-function.js';
 
 /** The worker's bundle budget. */
 export const WORKER_BUDGET_BYTES = 300 * 1024;
@@ -68,6 +68,7 @@ export async function bundleBreakdown(entry: string): Promise<Array<[string, num
     target: BUNDLING.target ?? 'node22',
     minify: BUNDLING.minify ?? true,
     external: BUNDLING.externalModules ?? [],
+    alias: { ...BUNDLE_ALIASES },
     write: false,
     outfile: 'index.js',
     metafile: true,

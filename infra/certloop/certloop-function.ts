@@ -25,6 +25,14 @@ export const NODE_TARGET = 'node22';
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
 /**
+ * Packages replaced at bundle time (esbuild `alias`), each with the reason in its file:
+ * `form-data` is swapped for Node's built-in FormData, which drops mime-db (137 KB).
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  'form-data': join(PROJECT_ROOT, 'infra', 'bundling', 'form-data.cjs'),
+};
+
+/**
  * Local esbuild bundling (no Docker): one CommonJS file per function, minified, without
  * source maps. The AWS SDK v3 is left out because the nodejs22.x runtime ships it.
  */
@@ -35,6 +43,9 @@ export const BUNDLING: nodejs.BundlingOptions = {
   minify: true,
   sourceMap: false,
   externalModules: ['@aws-sdk/*'],
+  esbuildArgs: {
+    '--alias': Object.entries(BUNDLE_ALIASES).map(([name, path]) => `${name}=${path}`),
+  },
 };
 
 export interface CertLoopFunctionProps {
