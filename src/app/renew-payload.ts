@@ -1,33 +1,45 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-messages.js';
 import type { ForceRenewalRequest } from '../services/force-renewal.js';
 
 const SELECTORS = ['secret', 'domain', 'serials', 'issuer', 'all'] as const;
 
-const payloadSchema = z
-  .object({
-    secret: z.string().trim().min(1, 'must name a secret (ARN or name)').max(2048).optional(),
-    domain: z.string().trim().min(1, 'must be a DNS name').max(253).optional(),
-    serials: z
+const payloadSchema = z.strictObject({
+  secret: z.optional(
+    z
+      .string()
+      .check(z.trim(), z.minLength(1, 'must name a secret (ARN or name)'), z.maxLength(2048)),
+  ),
+  domain: z.optional(
+    z.string().check(z.trim(), z.minLength(1, 'must be a DNS name'), z.maxLength(253)),
+  ),
+  serials: z.optional(
+    z
       .array(
         z
           .string()
-          .trim()
-          .regex(/^[0-9A-Fa-f:]{1,128}$/, 'must be hexadecimal serial numbers'),
+          .check(z.trim(), z.regex(/^[0-9A-Fa-f:]{1,128}$/, 'must be hexadecimal serial numbers')),
       )
-      .min(1, 'must list at least one serial')
-      .max(10_000, 'lists more than 10000 serials; split the request')
-      .optional(),
-    issuer: z.string().trim().min(1, 'must name an issuer').max(64).optional(),
-    all: z.literal(true, 'must be true (to renew everything)').optional(),
-    reason: z
+      .check(
+        z.minLength(1, 'must list at least one serial'),
+        z.maxLength(10_000, 'lists more than 10000 serials; split the request'),
+      ),
+  ),
+  issuer: z.optional(
+    z.string().check(z.trim(), z.minLength(1, 'must name an issuer'), z.maxLength(64)),
+  ),
+  all: z.optional(z.literal(true, 'must be true (to renew everything)')),
+  reason: z.optional(
+    z
       .string()
-      .trim()
-      .min(1, 'must not be empty')
-      .max(500, 'is longer than 500 characters')
-      .optional(),
-    dryRun: z.boolean('must be true or false').optional(),
-  })
-  .strict();
+      .check(
+        z.trim(),
+        z.minLength(1, 'must not be empty'),
+        z.maxLength(500, 'is longer than 500 characters'),
+      ),
+  ),
+  dryRun: z.optional(z.boolean('must be true or false')),
+});
 
 /** Why a payload was refused: the message says what to change. */
 export class PayloadError extends Error {

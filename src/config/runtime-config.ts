@@ -1,13 +1,14 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DEFAULT_MAX_NAMES } from '../core/domain-names.js';
 import type { OrderBudget } from '../core/renewal-budget.js';
 import { ENV } from './environment.js';
+import './zod-messages.js';
 
 const issuerSchema = z.object({
   directoryUrl: z.url({ protocol: /^https?$/ }),
-  contactEmail: z.email().optional(),
+  contactEmail: z.optional(z.email()),
   /** PEM file of an extra CA to trust for the directory's HTTPS (a local pebble). */
-  trustedCaFile: z.string().min(1).optional(),
+  trustedCaFile: z.optional(z.string().check(z.minLength(1))),
 });
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 
@@ -83,7 +84,9 @@ function readIssuers(env: Env): Record<string, IssuerConfig> {
     .record(
       z
         .string()
-        .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'issuer names are lower-case letters, digits and -'),
+        .check(
+          z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'issuer names are lower-case letters, digits and -'),
+        ),
       issuerSchema,
     )
     .safeParse(
@@ -104,17 +107,18 @@ const hostedZonesSchema = z
     z.object({
       hostedZoneId: z
         .string()
-        .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'a hosted zone id such as Z0123456789ABC'),
+        .check(
+          z.regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'a hosted zone id such as Z0123456789ABC'),
+        ),
       domain: z
         .string()
-        .regex(/^([a-z0-9-]+\.)+[a-z0-9-]+$/, 'a lower-case DNS name such as example.com'),
-      roleArn: z
-        .string()
-        .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN')
-        .optional(),
+        .check(z.regex(/^([a-z0-9-]+\.)+[a-z0-9-]+$/, 'a lower-case DNS name such as example.com')),
+      roleArn: z.optional(
+        z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN')),
+      ),
     }),
   )
-  .min(1, 'list at least one hosted zone');
+  .check(z.minLength(1, 'list at least one hosted zone'));
 
 function readJson(env: Env, name: string, what: string): unknown {
   const raw = required(env, name, what);
@@ -125,7 +129,7 @@ function readJson(env: Env, name: string, what: string): unknown {
   }
 }
 
-function firstIssue(name: string, error: z.ZodError): ConfigError {
+function firstIssue(name: string, error: z.core.$ZodError): ConfigError {
   const issue = error.issues[0];
   return new ConfigError(
     name,

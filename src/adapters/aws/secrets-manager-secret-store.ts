@@ -69,7 +69,8 @@ import {
   type Tag,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../config/zod-messages.js';
 import { CertloopError } from '../../core/errors.js';
 import { KeyMaterial } from '../../core/key-material.js';
 import { KEY_TYPES } from '../../core/key-type.js';
@@ -120,10 +121,10 @@ const ACCOUNT_READ_ATTEMPTS = 5;
 const ACCOUNT_READ_DELAY_MS = 200;
 
 const certificateValueSchema = z.object({
-  certificate: z.string().min(1),
+  certificate: z.string().check(z.minLength(1)),
   chain: z.string(),
-  fullchain: z.string().min(1),
-  privateKey: z.string().min(1),
+  fullchain: z.string().check(z.minLength(1)),
+  privateKey: z.string().check(z.minLength(1)),
   domains: z.array(z.string()),
   serial: z.string(),
   notBefore: z.string(),
@@ -133,10 +134,16 @@ const certificateValueSchema = z.object({
 });
 
 const pendingValueSchema = z.object({
-  certloopPending: z.object({ attemptId: z.string(), privateKey: z.string().min(1) }),
+  certloopPending: z.object({
+    attemptId: z.string(),
+    privateKey: z.string().check(z.minLength(1)),
+  }),
 });
 
-const accountValueSchema = z.object({ directoryUrl: z.string(), privateKey: z.string().min(1) });
+const accountValueSchema = z.object({
+  directoryUrl: z.string(),
+  privateKey: z.string().check(z.minLength(1)),
+});
 
 /** The secret version id (ClientRequestToken) of a certificate write: a UUID-shaped hash. */
 export function certificateVersionId(idempotencyToken: string): string {
