@@ -315,6 +315,10 @@ export class CertLoop extends Construct {
     this.records.grantList(this.planner);
     this.records.grantReadPut(this.planner);
     this.issuers.configureRotation(this.planner, rotationBatch);
+    // Planner: admits due work within the CA's order budget (ledger: a control item).
+    for (const [name, value] of Object.entries(this.#budgetEnvironment)) {
+      this.planner.addEnvironment(name, value);
+    }
 
     // Worker: the full runtime configuration and the issuing permissions.
     this.records.grantReadWrite(this.worker);

@@ -22,6 +22,7 @@ import type {
   RuntimeConfig,
   SecretStoreConfig,
 } from '../config/runtime-config.js';
+import { DEFAULT_ORDER_BUDGET } from '../core/renewal-budget.js';
 import type { Random } from '../core/time.js';
 import type { AcmeCa } from '../ports/acme-ca.js';
 import type { Clock } from '../ports/clock.js';
@@ -158,7 +159,9 @@ function dnsSolverFor(config: DnsConfig): Dns01Solver {
 }
 
 /**
- * The planner's wiring: the records table and the SQS work queue. With a target issuer
+ * The planner's wiring: the records table, the SQS work queue, and the order ledger (a
+ * control document in the same table) that keeps admissions within the CA's order
+ * budget (`config.budget`, else DEFAULT_ORDER_BUDGET). With a target issuer
  * configured, each run first takes one issuer-rotation step (a single GetItem once the
  * fleet is on the target); a rotation failure is logged and never blocks planning.
  */
@@ -167,19 +170,21 @@ export function composePlanner(
   options: ComposeOptions = {},
 ): { plan(): Promise<PlanReport> } {
   const dynamodb = new DynamoDBClient({});
+  const control = new DynamoDbControlRecords({ client: dynamodb, tableName: config.tableName });
   const deps: PlannerDeps = {
     records: new DynamoDbRecordStore({ client: dynamodb, tableName: config.tableName }),
     queue: new SqsWorkQueue({ client: new SQSClient({}), queueUrl: config.queueUrl }),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? new StructuredLogger(),
+    budget: config.budget ?? DEFAULT_ORDER_BUDGET,
+    control,
   };
-  const control = new DynamoDbControlRecords({ client: dynamodb, tableName: config.tableName });
   const rotation = config.issuerRotation;
   return {
     async plan() {
       if (rotation) {
         try {
-          await reconcileIssuer({ ...deps, control }, rotation.target, rotation.batch);
+          await reconcileIssuer(deps, rotation.target, rotation.batch);
         } catch (error) {
           deps.logger.error('issuer rotation step failed; planning goes on', {
             error: (error as Error).message,

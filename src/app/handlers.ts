@@ -90,7 +90,10 @@ export function createSweepHandler(runtime: Runtime, metrics: MetricsSink = new 
   };
 }
 
-/** The scheduled planner: due records to the work queue, and the size of the backlog. */
+/**
+ * The scheduled planner: due records to the work queue (within the CA's order budget),
+ * the size of the backlog, and how much of it the budget held back.
+ */
 export function createPlannerHandler(
   planner: { plan(): Promise<PlanReport> },
   metrics: MetricsSink = new EmfMetrics(),
@@ -99,6 +102,7 @@ export function createPlannerHandler(
     const report = await planner.plan();
     metrics.gauge(METRICS.dueBacklog, report.due, 'Count');
     metrics.gauge(METRICS.oldestDueSeconds, report.oldestDueSeconds, 'Seconds');
+    metrics.gauge(METRICS.heldByBudget, report.heldByBudget, 'Count');
     metrics.flush();
     return report;
   };

@@ -12,6 +12,8 @@ export const METRICS = {
   dueBacklog: 'DueBacklog',
   /** Seconds the oldest due record has waited (planner). */
   oldestDueSeconds: 'OldestDueSeconds',
+  /** Due records one planner run left for later: the CA's order budget was spent (planner). */
+  heldByBudget: 'HeldByBudget',
   /** Fewest days left before any managed certificate expires (sweep). */
   minDaysToExpiry: 'MinDaysToExpiry',
   /** Records that are invalid and wait for a change (sweep). */

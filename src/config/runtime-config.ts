@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { DEFAULT_MAX_NAMES } from '../core/domain-names.js';
-import type { OrderBudget } from '../core/renewal-budget.js';
+import { DEFAULT_ORDER_BUDGET, type OrderBudget } from '../core/renewal-budget.js';
 import { ENV } from './environment.js';
 import './zod-messages.js';
 
@@ -38,7 +38,10 @@ export interface RuntimeConfig {
   batchSize: number;
   concurrency: number;
   maxRecordsPerTick: number;
-  /** The CA's new-order budget that bulk forced renewals are spread over. */
+  /**
+   * The CA's new-order budget: bulk forced renewals are spread over it, and local mode's
+   * planner admits due work within it.
+   */
   budget: OrderBudget;
 }
 
@@ -49,6 +52,11 @@ export interface PlannerConfig {
   maxRecordsPerTick: number;
   /** With a target issuer, each planner run first moves a batch of records toward it. */
   issuerRotation?: { target: string; batch: number };
+  /**
+   * The CA's new-order budget due work is admitted within; set when any
+   * CERTLOOP_BUDGET_* variable is, else the planner uses DEFAULT_ORDER_BUDGET.
+   */
+  budget?: OrderBudget;
 }
 
 export class ConfigError extends Error {
@@ -261,15 +269,25 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
     batchSize: integer(env, ENV.batchSize, 50, 1, 500),
     concurrency: integer(env, ENV.concurrency, 10, 1, 100),
     maxRecordsPerTick: integer(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
-    budget: {
-      orders: integer(env, ENV.budgetOrders, 300, 1, 100_000),
-      windowMs: integer(env, ENV.budgetWindowHours, 3, 1, 168) * 3_600_000,
-      slackMs: integer(env, ENV.budgetSlackSeconds, 600, 0, 86_400) * 1000,
-    },
+    budget: readBudget(env),
   };
 }
 
-/** The planner's configuration: the table and the queue. */
+/** CERTLOOP_BUDGET_*: the CA's new-order budget (defaults: DEFAULT_ORDER_BUDGET). */
+function readBudget(env: Env): OrderBudget {
+  return {
+    orders: integer(env, ENV.budgetOrders, DEFAULT_ORDER_BUDGET.orders, 1, 100_000),
+    windowMs:
+      integer(env, ENV.budgetWindowHours, DEFAULT_ORDER_BUDGET.windowMs / 3_600_000, 1, 168) *
+      3_600_000,
+    slackMs:
+      integer(env, ENV.budgetSlackSeconds, DEFAULT_ORDER_BUDGET.slackMs / 1000, 0, 86_400) * 1000,
+  };
+}
+
+const budgetVariables = [ENV.budgetOrders, ENV.budgetWindowHours, ENV.budgetSlackSeconds];
+
+/** The planner's configuration: the table, the queue and the order budget. */
 export function readPlannerConfig(env: Env = process.env): PlannerConfig {
   const tableName = readTableName(env);
   const queueUrl = required(env, ENV.queueUrl, 'the URL of the SQS work queue');
@@ -290,5 +308,6 @@ export function readPlannerConfig(env: Env = process.env): PlannerConfig {
     ...(target
       ? { issuerRotation: { target, batch: integer(env, ENV.rotationBatch, 30, 1, 1000) } }
       : {}),
+    ...(budgetVariables.some((name) => env[name]?.trim()) ? { budget: readBudget(env) } : {}),
   };
 }

@@ -161,12 +161,15 @@ describe('the functions', () => {
     }
   });
 
-  it('the planner gets the table, the queue and the issuer-rotation target, named by ENV', () => {
+  it('the planner gets the table, the queue, the issuer-rotation target and the order budget, named by ENV', () => {
     expect(q.environment(certloop().planner)).toEqual({
       [ENV.tableName]: { Ref: q.logicalId(certloop().records.table) },
       [ENV.queueUrl]: { Ref: q.logicalId(certloop().workQueue.queue) },
       [ENV.defaultIssuer]: 'default',
       [ENV.rotationBatch]: '30',
+      [ENV.budgetOrders]: '300',
+      [ENV.budgetWindowHours]: '3',
+      [ENV.budgetSlackSeconds]: '600',
     });
   });
 
@@ -910,11 +913,14 @@ describe('the renewal budget and issuer rotation from context', () => {
       { bundle: false },
     );
     const queries = new TemplateQueries(stack, Template.fromStack(stack).toJSON());
-    expect(queries.environment(stack.certloop.renew)).toMatchObject({
+    const budget = {
       [ENV.budgetOrders]: '50',
       [ENV.budgetWindowHours]: '3',
       [ENV.budgetSlackSeconds]: '900',
-    });
+    };
+    // Renew spreads forced renewals over it; the planner admits due work within it.
+    expect(queries.environment(stack.certloop.renew)).toMatchObject(budget);
+    expect(queries.environment(stack.certloop.planner)).toMatchObject(budget);
     expect(queries.environment(stack.certloop.planner)[ENV.rotationBatch]).toBe('10');
   });
 });

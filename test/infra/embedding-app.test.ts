@@ -34,10 +34,13 @@ describe('CertLoop embedded in another app', () => {
     });
   });
 
-  it('moves records to the production issuer, 10 per planner run', () => {
+  it('moves records to the production issuer, 10 per planner run, within its order budget', () => {
     expect(q.environment(built.stack.certloop.planner)).toMatchObject({
       [ENV.defaultIssuer]: 'production',
       [ENV.rotationBatch]: `${EMBEDDED.rotationBatch}`,
+      [ENV.budgetOrders]: `${EMBEDDED.orderBudget.orders}`,
+      [ENV.budgetWindowHours]: `${EMBEDDED.orderBudget.windowHours}`,
+      [ENV.budgetSlackSeconds]: `${EMBEDDED.orderBudget.slackSeconds}`,
     });
   });
 
