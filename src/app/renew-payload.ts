@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import '../config/zod-messages.js';
+import { normalizeName, problemWithName } from '../core/domain-names.js';
 import type { ForceRenewalRequest } from '../services/force-renewal.js';
 
 const SELECTORS = ['secret', 'domain', 'serials', 'issuer', 'all'] as const;
@@ -74,6 +75,10 @@ export function parseRenewPayload(payload: unknown): ForceRenewalRequest {
         ? `name what to renew: one of ${SELECTORS.join(', ')}`
         : `give exactly one selector, not ${given.join(' and ')}`,
     );
+  }
+  if (data.domain !== undefined) {
+    const problem = problemWithName(normalizeName(data.domain));
+    if (problem) throw new PayloadError(`"domain" ${problem}`);
   }
   const selector =
     data.secret !== undefined

@@ -42,6 +42,8 @@ export const ENV = {
   budgetWindowHours: 'CERTLOOP_BUDGET_WINDOW_HOURS',
   /** Longest delay between a renewal's slot and its order (planner period + queue). Default 600. */
   budgetSlackSeconds: 'CERTLOOP_BUDGET_SLACK_SECONDS',
+  /** The log level of every function: DEBUG, INFO, WARN or ERROR. Default INFO. */
+  logLevel: 'CERTLOOP_LOG_LEVEL',
   /** Records switched to a new target issuer at once during an issuer rotation. Default 30. */
   rotationBatch: 'CERTLOOP_ROTATION_BATCH',
   /** Most records one tick takes. Default 500. */

@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import * as z from 'zod/mini';
 import { DEFAULT_MAX_NAMES } from '../core/domain-names.js';
 import { DEFAULT_ORDER_BUDGET, type OrderBudget } from '../core/renewal-budget.js';
@@ -71,6 +72,19 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/**
+ * CERTLOOP_LOG_LEVEL, read by the logger itself (it exists before any config): checked
+ * here so that a typo fails the cold start instead of quietly logging at INFO.
+ */
+export function checkLogLevel(env: Env): void {
+  const level = env[ENV.logLevel]?.trim();
+  if (level && !(LOG_LEVELS as readonly string[]).includes(level.toUpperCase())) {
+    throw new ConfigError(ENV.logLevel, `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+}
+
 function required(env: Env, name: string, what: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigError(name, `is not set; it must hold ${what}`);
@@ -105,6 +119,17 @@ function readIssuers(env: Env): Record<string, IssuerConfig> {
       ),
     );
   if (!parsed.success) throw firstIssue(ENV.issuers, parsed.error);
+  for (const [issuer, { trustedCaFile }] of Object.entries(parsed.data)) {
+    if (trustedCaFile === undefined) continue;
+    try {
+      accessSync(trustedCaFile, constants.R_OK);
+    } catch (error) {
+      throw new ConfigError(
+        ENV.issuers,
+        `${issuer}.trustedCaFile: ${trustedCaFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  }
   if (Object.keys(parsed.data).length === 0)
     throw new ConfigError(ENV.issuers, 'names no issuer; configure at least one');
   return parsed.data;
@@ -139,9 +164,12 @@ function readJson(env: Env, name: string, what: string): unknown {
 
 function firstIssue(name: string, error: z.core.$ZodError): ConfigError {
   const issue = error.issues[0];
+  // A record key that fails its own schema: report that schema's message, not zod's
+  // generic "Invalid key in record".
+  const nested = issue?.code === 'invalid_key' ? issue.issues[0] : undefined;
   return new ConfigError(
     name,
-    `${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}`,
+    `${issue?.path.join('.') || 'value'}: ${nested?.message ?? issue?.message ?? 'invalid'}`,
   );
 }
 
@@ -200,8 +228,11 @@ function readDns(env: Env): DnsConfig {
       ENV.challtestsrvUrl,
       'the pebble-challtestsrv management URL',
     );
-    if (!URL.canParse(managementUrl))
-      throw new ConfigError(ENV.challtestsrvUrl, `"${managementUrl}" is not a URL`);
+    if (!URL.canParse(managementUrl) || !/^https?:\/\//.test(managementUrl))
+      throw new ConfigError(
+        ENV.challtestsrvUrl,
+        `"${managementUrl}" is not an HTTP URL (it must start with http:// or https://)`,
+      );
     const dnsServer = required(
       env,
       ENV.challtestsrvDns,
@@ -244,6 +275,7 @@ function readAllowedSuffixes(env: Env, dns: DnsConfig): string[] {
  * start with a message naming the variable, and calls no service.
  */
 export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
+  checkLogLevel(env);
   const tableName = readTableName(env);
   const issuers = readIssuers(env);
   const names = Object.keys(issuers);
@@ -289,6 +321,7 @@ const budgetVariables = [ENV.budgetOrders, ENV.budgetWindowHours, ENV.budgetSlac
 
 /** The planner's configuration: the table, the queue and the order budget. */
 export function readPlannerConfig(env: Env = process.env): PlannerConfig {
+  checkLogLevel(env);
   const tableName = readTableName(env);
   const queueUrl = required(env, ENV.queueUrl, 'the URL of the SQS work queue');
   if (!URL.canParse(queueUrl) || !/^https?:/.test(queueUrl)) {

@@ -6,7 +6,7 @@
 import { DEFAULT_STEK_POLICY, type StekPolicy } from '../core/stek-ring.js';
 import { HOUR } from '../core/time.js';
 import { ENV } from './environment.js';
-import { ConfigError } from './runtime-config.js';
+import { ConfigError, checkLogLevel } from './runtime-config.js';
 
 export const STEK_ENV = {
   /** DynamoDB records table that holds the STEK lease items (`stek#<set>`). */
@@ -41,6 +41,7 @@ export interface StekConfig {
 type Env = Record<string, string | undefined>;
 
 export function readStekConfig(env: Env): StekConfig {
+  checkLogLevel(env);
   const tableName = env[STEK_ENV.tableName]?.trim();
   if (!tableName) {
     throw new ConfigError(

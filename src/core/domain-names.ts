@@ -19,6 +19,8 @@ export type NameValidation = { ok: true; names: string[] } | { ok: false; proble
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+/** A name (not an IPv6 address: those hold several colons) followed by `:port`. */
+const HOST_AND_PORT = /^[^:]*[a-z*][^:]*:\d{1,5}$/;
 
 /** Lower-cases and drops one trailing dot; does not validate. */
 export function normalizeName(name: string): string {
@@ -29,6 +31,12 @@ export function normalizeName(name: string): string {
 /** The problem with one DNS name (wildcards allowed as a whole first label), or undefined. */
 export function problemWithName(name: string): string | undefined {
   if (name.length === 0) return 'an empty name';
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(name) || name.includes('/')) {
+    return `"${name}" is a URL, not a DNS name; give only the host name (for example "www.example.com")`;
+  }
+  if (HOST_AND_PORT.test(name)) {
+    return `"${name}" carries a port, which is not a DNS name; give only the host name ("${name.slice(0, name.lastIndexOf(':'))}")`;
+  }
   if (IPV4.test(name) || name.includes(':')) {
     return `"${name}" is an IP address; certloop requests DNS names only (DNS-01 cannot validate IP addresses)`;
   }

@@ -8,8 +8,9 @@
  *   backs off.
  * - `rate-limited`: the CA asked us to slow down; counts as a failure, and its
  *   Retry-After wins when longer than the backoff table.
- * - `infrastructure`: our own storage or cloud API was throttled or unavailable. Retried
- *   later, never counted against the certificate.
+ * - `infrastructure`: our own storage or cloud API was throttled or unavailable, or
+ *   holds something the whole deployment depends on in a broken state (the ACME account
+ *   key secret). Not the certificate's fault: retried later, never counted against it.
  * - `conflict`: the record changed under us (lease lost, version moved on). Someone
  *   else owns the work now; drop it.
  * - `not-found`: the thing asked for does not exist.

@@ -17,7 +17,15 @@ const certificateSchema = z.object({
 });
 
 const localConfigSchema = z.object({
-  allowedSuffixes: z.array(z.string().min(1)).min(1, 'list at least one suffix'),
+  allowedSuffixes: z
+    .array(
+      z
+        .string()
+        .trim()
+        .toLowerCase()
+        .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+\.?$/, 'must be a DNS suffix with at least two labels'),
+    )
+    .min(1, 'list at least one suffix'),
   tickIntervalSeconds: z.number().int().min(1).max(86_400).default(30),
   /** An ACME directory to use instead of the embedded pebble. */
   acme: z

@@ -204,12 +204,16 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
   if (!state || !order) {
     if (order) await deps.secrets.discardPendingKey(id, order.attemptId);
     const attemptId = randomUUID();
-    const key = await deps.keys.generate(record.keyType);
-    await deps.secrets.stagePendingKey(id, attemptId, key);
     state = await ca.placeOrder({
       domains: record.domains,
       ...(record.profile ? { profile: record.profile } : {}),
     });
+    // The key is staged only once the CA has accepted the order: an order that cannot
+    // be placed (CA down, rate limit, a broken account key) must leave no private key
+    // in a secret version. The key is first needed at finalize, and the record learns
+    // the order only after both are stored, so a crash in between leaves just an orphan.
+    const key = await deps.keys.generate(record.keyType);
+    await deps.secrets.stagePendingKey(id, attemptId, key);
     order = {
       url: state.url,
       attemptId,

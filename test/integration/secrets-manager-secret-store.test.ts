@@ -372,18 +372,36 @@ describe('writing certificates', () => {
     expect(await store.readCertificate('empty-secret', 'previous')).toBeUndefined();
   });
 
-  it('a value that is not a certloop certificate reads as undefined; one written by hand in the format reads back', async () => {
-    const odd = [
-      '{}',
-      'plain text',
-      '[1,2]',
-      JSON.stringify({ ...first, privateKey: 'not a key' }),
-      JSON.stringify({ ...first, privateKey: first.privateKey.reveal(), keyType: 'dsa-1024' }),
-      JSON.stringify({ ...first, privateKey: first.privateKey.reveal(), certificate: undefined }),
+  it('a placeholder reads as undefined, a broken certificate is refused naming the field; one written by hand reads back', async () => {
+    const placeholders = ['{}', '{"note":"managed by certloop"}', ''];
+    for (const [index, value] of placeholders.entries()) {
+      await createSecret(`placeholder-${index}`, {}, value || ' ');
+      expect(await store.readCertificate(`placeholder-${index}`)).toBeUndefined();
+    }
+    const key = first.privateKey.reveal();
+    const broken: Array<[string, RegExp]> = [
+      ['plain text', /: the value is not JSON$/],
+      ['[1,2]', /: the value: /],
+      [
+        JSON.stringify({ ...first, privateKey: 'not a key' }),
+        /privateKey is not a PEM private key/,
+      ],
+      [JSON.stringify({ ...first, privateKey: key, keyType: 'dsa-1024' }), /: keyType: /],
+      [JSON.stringify({ ...first, privateKey: key, certificate: undefined }), /: certificate: /],
+      [
+        JSON.stringify({ ...first, privateKey: second.privateKey.reveal() }),
+        /the privateKey does not match the certificate/,
+      ],
     ];
-    for (const [index, value] of odd.entries()) {
+    for (const [index, [value, problem]] of broken.entries()) {
       await createSecret(`odd-${index}`, {}, value);
-      expect(await store.readCertificate(`odd-${index}`)).toBeUndefined();
+      const error = await failure(store.readCertificate(`odd-${index}`));
+      expect(error.kind).toBe('permanent');
+      expect(error.message).toMatch(
+        new RegExp(`^Secret odd-${index} \\(current\\) does not hold a certloop certificate`),
+      );
+      expect(error.message).toMatch(problem);
+      expect(error.message).not.toContain('PRIVATE KEY');
     }
     await createSecret(
       'by-hand',

@@ -56,7 +56,7 @@
  * values that do not parse are reported by shape, never quoted (JSON.parse errors quote
  * their input, so they are never passed on).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -210,7 +210,7 @@ export class SecretsManagerSecretStore implements SecretStore {
       stage === 'current' ? CURRENT : PREVIOUS,
       'read certificate',
     );
-    return text === undefined ? undefined : parseCertificate(text);
+    return text === undefined ? undefined : parseCertificate(secretId, stage, text);
   }
 
   async stagePendingKey(secretId: string, attemptId: string, key: KeyMaterial): Promise<void> {
@@ -533,7 +533,7 @@ export class SecretsManagerSecretStore implements SecretStore {
     const key = parsed.success ? toKeyMaterial(parsed.data.privateKey) : undefined;
     if (!parsed.success || key === undefined) {
       throw new CertloopError(
-        'permanent',
+        'infrastructure',
         `Secret ${name} does not hold a certloop ACME account key ({ directoryUrl, privateKey }); ` +
           'move it away or fix its value',
         { source: SECRETS_SOURCE },
@@ -541,7 +541,7 @@ export class SecretsManagerSecretStore implements SecretStore {
     }
     if (parsed.data.directoryUrl !== directoryUrl) {
       throw new CertloopError(
-        'permanent',
+        'infrastructure',
         `Secret ${name} holds the ACME account key of ${parsed.data.directoryUrl}, not of ${directoryUrl}`,
         { source: SECRETS_SOURCE },
       );
@@ -583,12 +583,59 @@ function certificateValue(bundle: CertificateBundle): string {
   });
 }
 
-/** A certloop certificate, or `undefined` for anything else (placeholder, other JSON). */
-function parseCertificate(text: string): CertificateBundle | undefined {
-  const parsed = certificateValueSchema.safeParse(parseJson(text));
-  if (!parsed.success) return undefined;
+/**
+ * A certloop certificate; `undefined` for a placeholder (what a secret may hold before
+ * its first issuance: an empty string, or a JSON object with none of the certificate
+ * fields, such as `{}` or `{"note":"managed by certloop"}`). Anything else that is not
+ * a complete, matching pair is refused with the field at fault, never passed on: a
+ * consumer must not get a certificate without its key, and a hand-edited value must not
+ * pass for "no certificate".
+ */
+/** Fields whose presence makes a value a (possibly broken) certloop certificate. */
+const CERTIFICATE_FIELDS = ['certificate', 'privateKey', 'fullchain', 'chain'] as const;
+
+function parseCertificate(
+  secretId: string,
+  stage: string,
+  text: string,
+): CertificateBundle | undefined {
+  const refuse = (problem: string): CertloopError =>
+    new CertloopError(
+      'permanent',
+      `Secret ${secretId} (${stage}) does not hold a certloop certificate: ${problem}`,
+      { source: SECRETS_SOURCE },
+    );
+  if (text.trim() === '') return undefined;
+  const json = parseJson(text);
+  if (json === undefined) throw refuse('the value is not JSON');
+  if (
+    typeof json === 'object' &&
+    json !== null &&
+    !Array.isArray(json) &&
+    !CERTIFICATE_FIELDS.some((field) => field in json)
+  ) {
+    return undefined;
+  }
+  const parsed = certificateValueSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw refuse(`${issue?.path.join('.') || 'the value'}: ${issue?.message ?? 'invalid'}`);
+  }
   const privateKey = toKeyMaterial(parsed.data.privateKey);
-  if (privateKey === undefined) return undefined;
+  if (privateKey === undefined) throw refuse('privateKey is not a PEM private key');
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(parsed.data.certificate);
+  } catch {
+    throw refuse('certificate is not a PEM certificate');
+  }
+  let matches = false;
+  try {
+    matches = certificate.checkPrivateKey(createPrivateKey(parsed.data.privateKey));
+  } catch {
+    throw refuse('privateKey is not a PEM private key');
+  }
+  if (!matches) throw refuse('the privateKey does not match the certificate');
   const { privateKey: _pem, ...rest } = parsed.data;
   return { ...rest, privateKey };
 }

@@ -18,6 +18,8 @@ describe('parseRenewPayload', () => {
   it.each<[string, unknown, RegExp]>([
     ['not an object', 'renew everything', /must be a JSON object/],
     ['an array', [{ secret: 'x' }], /must be a JSON object/],
+    ['a URL as the domain', { domain: 'https://www.example.com/' }, /"domain" .*is a URL/],
+    ['an IP address as the domain', { domain: '192.0.2.7' }, /"domain" .*IP address/],
     ['null', null, /must be a JSON object/],
     [
       'no selector',

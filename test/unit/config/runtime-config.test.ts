@@ -80,6 +80,31 @@ describe('readRuntimeConfig', () => {
 
   it.each<[string, Record<string, string | undefined>, string, RegExp]>([
     [
+      'an issuer name with capitals',
+      {
+        ...onAws,
+        [ENV.issuers]: '{"LetsEncrypt":{"directoryUrl":"https://acme.example.test/dir"}}',
+      },
+      ENV.issuers,
+      /LetsEncrypt: issuer names are lower-case letters, digits and -/,
+    ],
+    [
+      'a trusted CA file that cannot be read',
+      {
+        ...onAws,
+        [ENV.issuers]:
+          '{"default":{"directoryUrl":"https://acme.example.test/dir","trustedCaFile":"/nonexistent/ca.pem"}}',
+      },
+      ENV.issuers,
+      /default\.trustedCaFile: \/nonexistent\/ca\.pem cannot be read \(ENOENT\)/,
+    ],
+    [
+      'an unknown log level',
+      { ...onAws, [ENV.logLevel]: 'verbose' },
+      ENV.logLevel,
+      /"verbose" is not one of DEBUG, INFO, WARN, ERROR/,
+    ],
+    [
       'hosted zones missing on Route 53',
       { ...onAws, [ENV.hostedZones]: undefined },
       ENV.hostedZones,

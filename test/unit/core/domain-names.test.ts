@@ -50,6 +50,14 @@ describe('validateRequestedNames', () => {
     ],
     ['an IPv4 address', { domains: ['192.0.2.1'] }, /IP address/],
     ['an IPv6 address', { domains: ['2001:db8::1'] }, /IP address/],
+    ['an IPv4 address with a port', { domains: ['192.0.2.1:443'] }, /IP address/],
+    ['a URL', { domains: ['https://www.example.test/'] }, /is a URL, not a DNS name/],
+    ['a host and path', { domains: ['www.example.test/login'] }, /is a URL, not a DNS name/],
+    [
+      'a host with a port',
+      { domains: ['www.example.test:8443'] },
+      /carries a port.*"www\.example\.test"/,
+    ],
     ['a 64-character label', { domains: [`${'a'.repeat(64)}.example.test`] }, /at most 63/],
     [
       'a name longer than 253 characters',

@@ -30,9 +30,22 @@ async function scenario(error: Error, overrides: Parameters<typeof aRecord>[0] =
   await records.create(
     aRecord({ id: 'web', domains: ['web.example.test'], nextAttemptAt: clock.now(), ...overrides }),
   );
+  const secrets = new MemorySecretStore();
+  const staged: string[] = [];
   const deps: IssuanceDeps = {
     records,
-    secrets: new MemorySecretStore(),
+    secrets: {
+      ...secrets,
+      writeCertificate: secrets.writeCertificate.bind(secrets),
+      readCertificate: secrets.readCertificate.bind(secrets),
+      readPendingKey: secrets.readPendingKey.bind(secrets),
+      discardPendingKey: secrets.discardPendingKey.bind(secrets),
+      getOrCreateAccountKey: secrets.getOrCreateAccountKey.bind(secrets),
+      stagePendingKey: async (secretId, attemptId, key) => {
+        staged.push(attemptId);
+        await secrets.stagePendingKey(secretId, attemptId, key);
+      },
+    },
     issuers: () => failingCa(error),
     dns: { present: async () => {}, waitForPropagation: async () => {}, cleanup: async () => {} },
     keys: {
@@ -49,10 +62,25 @@ async function scenario(error: Error, overrides: Parameters<typeof aRecord>[0] =
     concurrency: 2,
   };
   const [outcome] = await issueCertificates(deps, ['web']);
-  return { outcome, record: await records.get('web'), now: clock.now() };
+  const stagedLeft = (
+    await Promise.all(staged.map((attemptId) => secrets.readPendingKey('web', attemptId)))
+  ).filter((key) => key !== undefined).length;
+  return { outcome, record: await records.get('web'), now: clock.now(), staged, stagedLeft };
 }
 
 describe('what a failed attempt does to the record', () => {
+  it('stages no private key when the order cannot be placed', async () => {
+    for (const error of [
+      new CertloopError('transient', 'CA 503', { source: 'ca' }),
+      new CertloopError('infrastructure', 'the ACME account key secret is broken'),
+      new CertloopError('permanent', 'rejected identifier'),
+    ]) {
+      const { staged, stagedLeft } = await scenario(error);
+      expect(staged).toEqual([]);
+      expect(stagedLeft).toBe(0);
+    }
+  });
+
   it('counts a transient CA failure and backs off one minute', async () => {
     const { outcome, record, now } = await scenario(
       new CertloopError('transient', 'CA 503', { source: 'ca' }),
