@@ -373,6 +373,9 @@ describe('AcmeClientCa error translation against a scripted CA', () => {
   let base: string;
   let orderAnswer: (res: ServerResponse) => void = () => undefined;
   let orderRequests = 0;
+  /** Answers to the POST-as-GET of the order `${base}/order/1`, in turn (the last repeats). */
+  let orderPollAnswers: Array<(res: ServerResponse) => void> = [];
+  let orderPollRequests = 0;
 
   function problem(
     res: ServerResponse,
@@ -414,6 +417,10 @@ describe('AcmeClientCa error translation against a scripted CA', () => {
         } else if (req.url === '/order') {
           orderRequests++;
           orderAnswer(res);
+        } else if (req.url === '/order/1') {
+          const answer = orderPollAnswers[Math.min(orderPollRequests, orderPollAnswers.length - 1)];
+          orderPollRequests++;
+          answer?.(res);
         } else {
           res.writeHead(404);
           res.end();
@@ -544,6 +551,61 @@ describe('AcmeClientCa error translation against a scripted CA', () => {
     expect(error.message).toContain('database unavailable');
     expect(orderRequests).toBe(6); // acme-client's own 5 retries on 5xx, then us
   }, 20_000);
+
+  it('hands a 5xx with a long Retry-After to the scheduler at once, without sleeping in the library', async () => {
+    orderRequests = 0;
+    orderAnswer = (res) =>
+      problem(
+        res,
+        503,
+        { type: 'urn:ietf:params:acme:error:serverInternal', detail: 'down for maintenance' },
+        { 'Retry-After': '3600' },
+      );
+    const started = Date.now();
+    const error = await rejection(scriptedCa().placeOrder({ domains: ['a.certloop.test'] }));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(orderRequests).toBe(1);
+    expect(error.kind).toBe('transient');
+    expect(error.retryAfterMs).toBe(3_600_000);
+    expect(error.message).toContain('down for maintenance');
+  });
+
+  it('stops polling an order at a 429 and hands its Retry-After to the scheduler', async () => {
+    orderPollRequests = 0;
+    orderPollAnswers = [
+      (res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Replay-Nonce': 'n' });
+        res.end(
+          JSON.stringify({
+            status: 'processing',
+            identifiers: [{ type: 'dns', value: 'a.certloop.test' }],
+            authorizations: [],
+            finalize: `${base}/order/1/finalize`,
+          }),
+        );
+      },
+      (res) =>
+        problem(
+          res,
+          429,
+          { type: 'urn:ietf:params:acme:error:rateLimited', detail: 'polling too fast' },
+          { 'Retry-After': '600' },
+        ),
+    ];
+    const ca = new AcmeClientCa({
+      directoryUrl: `${base}/dir`,
+      secrets: new MemorySecretStore(),
+      polling: { attempts: 5, minDelayMs: 10, maxDelayMs: 10 },
+    });
+    // The order is processing: finalize only waits for it, and the first poll is limited.
+    const error = await rejection(
+      ca.finalize(`${base}/order/1`, 'unused: the order is processing'),
+    );
+    expect(orderPollRequests).toBe(2);
+    expect(error.kind).toBe('rate-limited');
+    expect(error.retryAfterMs).toBe(600_000);
+    expect(error.message).toContain('polling too fast');
+  });
 
   it('maps a CA that does not answer in time to transient', async () => {
     // Connection refused would be retried by acme-client with growing delays (5 s, 10 s,
