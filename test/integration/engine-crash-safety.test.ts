@@ -2,18 +2,10 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueCertificates } from '../../src/services/issue-certificates.js';
 import { runTick } from '../../src/services/run-tick.js';
+import { type CrashPoint, crashingWorker } from '../support/crash-worker.js';
 import { type EngineHarness, startEngineHarness } from '../support/engine-harness.js';
-import { intercept, SimulatedCrash } from '../support/faults.js';
 
 const TICK = { batchSize: 50, maxRecords: 500 };
-
-type CrashPoint =
-  | 'after-lease'
-  | 'after-order'
-  | 'after-challenge'
-  | 'after-finalize'
-  | 'after-secret-write'
-  | 'before-record-update';
 
 describe('a worker that dies in the middle of an issuance (dynalite + pebble)', () => {
   let h: EngineHarness;
@@ -26,56 +18,8 @@ describe('a worker that dies in the middle of an issuance (dynalite + pebble)', 
   });
 
   /** A worker whose process dies at `point`: from then on none of its calls get through. */
-  function crashingWorker(point: CrashPoint) {
-    const crash = new SimulatedCrash();
-    const base = h.worker({
-      owner: `doomed-${point}`,
-      ca: (ca) =>
-        crash.guard(
-          intercept(ca, {
-            answerChallenges: async (real, challenges) => {
-              await real.answerChallenges(challenges);
-              if (point === 'after-challenge') crash.kill(point);
-            },
-            finalize: async (real, url, csr) => {
-              const state = await real.finalize(url, csr);
-              if (point === 'after-finalize') crash.kill(point);
-              return state;
-            },
-          }),
-        ),
-      dns: (dns) => crash.guard(dns),
-    });
-    let puts = 0;
-    return {
-      ...base,
-      records: crash.guard(
-        intercept(base.records, {
-          acquireLease: async (real, ...args) => {
-            const record = await real.acquireLease(...args);
-            if (point === 'after-lease' && record) crash.kill(point);
-            return record;
-          },
-          put: async (real, record, version) => {
-            puts += 1;
-            // The first put of an issuance stores the order; the last one records the certificate.
-            if (point === 'before-record-update' && record.current) crash.kill(point);
-            const stored = await real.put(record, version);
-            if (point === 'after-order' && puts === 1) crash.kill(point);
-            return stored;
-          },
-        }),
-      ),
-      secrets: crash.guard(
-        intercept(base.secrets, {
-          writeCertificate: async (real, ...args) => {
-            const result = await real.writeCertificate(...args);
-            if (point === 'after-secret-write') crash.kill(point);
-            return result;
-          },
-        }),
-      ),
-    };
+  function doomedWorker(point: CrashPoint) {
+    return crashingWorker(h.worker({ owner: `doomed-${point}` }), { point }).deps;
   }
 
   it.each<[CrashPoint, number]>([
@@ -93,7 +37,7 @@ describe('a worker that dies in the middle of an issuance (dynalite + pebble)', 
       await h.register({ id, domains: [name] });
       const placedBefore = h.orders.placed;
 
-      const outcomes = await issueCertificates(crashingWorker(point), [id]);
+      const outcomes = await issueCertificates(doomedWorker(point), [id]);
       expect(outcomes[0]?.outcome).not.toBe('issued');
       expect(h.orders.placed - placedBefore).toBe(ordersByDeadWorker);
       const held = await h.records.get(id);

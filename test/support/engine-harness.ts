@@ -12,6 +12,7 @@ import { StructuredLogger } from '../../src/adapters/logging/powertools-logger.j
 import type { NamePolicy } from '../../src/core/domain-names.js';
 import { type PebbleServer, startPebble } from '../../src/local/pebble-server.js';
 import type { AcmeCa } from '../../src/ports/acme-ca.js';
+import type { Clock } from '../../src/ports/clock.js';
 import type { Dns01Solver } from '../../src/ports/dns01-solver.js';
 import type { IssuanceDeps } from '../../src/services/issue-certificates.js';
 import {
@@ -65,6 +66,8 @@ export interface EngineHarness {
     dns?: (dns: Dns01Solver) => Dns01Solver;
     concurrency?: number;
     random?: () => number;
+    /** The worker's clock (default: the harness clock), e.g. one clock per drill run. */
+    clock?: Clock;
   }): IssuanceDeps;
   registration(): RegistrationDeps;
   register(registration: Registration): Promise<string>;
@@ -106,7 +109,8 @@ export async function startEngineHarness(): Promise<EngineHarness> {
     secrets,
     worker(options = {}) {
       workers += 1;
-      const workerSecrets = new DirectorySecretStore({ root: secretsRoot, clock });
+      const workerClock = options.clock ?? clock;
+      const workerSecrets = new DirectorySecretStore({ root: secretsRoot, clock: workerClock });
       const ca = orders.wrap(
         new AcmeClientCa({
           directoryUrl: pebble.directoryUrl,
@@ -125,7 +129,7 @@ export async function startEngineHarness(): Promise<EngineHarness> {
         issuers: (name) => (name === 'default' ? (options.ca ? options.ca(ca) : ca) : undefined),
         dns: options.dns ? options.dns(dns) : dns,
         keys: new NodeKeyFactory(),
-        clock,
+        clock: workerClock,
         logger,
         random: options.random ?? random,
         policy: TEST_POLICY,
