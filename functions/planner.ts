@@ -1,4 +1,4 @@
-import { composePlanner } from '../src/app/compose.js';
+import { composePlanner } from '../src/app/compose-planner.js';
 import { createPlannerHandler } from '../src/app/handlers.js';
 import { readPlannerConfig } from '../src/config/runtime-config.js';
 

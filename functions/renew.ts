@@ -1,4 +1,4 @@
-import { composeRuntime } from '../src/app/compose.js';
+import { composeRegistration } from '../src/app/compose-registration.js';
 import { createRenewHandler } from '../src/app/handlers.js';
 import { readRuntimeConfig } from '../src/config/runtime-config.js';
 
@@ -6,4 +6,6 @@ import { readRuntimeConfig } from '../src/config/runtime-config.js';
  * Manual invoke: force renewals.
  * `aws lambda invoke --function-name <Renew> --cli-binary-format raw-in-base64-out --payload '{"domain":"www.example.com","reason":"key compromise"}' out.json`
  */
-export const handler = createRenewHandler(composeRuntime(readRuntimeConfig(process.env)).renewal);
+export const handler = createRenewHandler(
+  composeRegistration(readRuntimeConfig(process.env)).renewal,
+);

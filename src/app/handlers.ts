@@ -13,6 +13,7 @@ import { issueCertificates, type RecordOutcome } from '../services/issue-certifi
 import type { PlanReport } from '../services/plan-due-work.js';
 import type { SweepReport } from '../services/sweep-registrations.js';
 import type { Runtime } from './compose.js';
+import type { RegistrationRuntime } from './compose-registration.js';
 import { PayloadError, parseRenewPayload } from './renew-payload.js';
 
 /**
@@ -70,7 +71,10 @@ export function createWorkerHandler(runtime: Runtime, metrics: MetricsSink = new
  * The registration sweep: reads every registered secret's tags into records, then
  * reports the fleet's health (fewest days to expiry, invalid records) for the alarms.
  */
-export function createSweepHandler(runtime: Runtime, metrics: MetricsSink = new EmfMetrics()) {
+export function createSweepHandler(
+  runtime: Pick<RegistrationRuntime, 'registration' | 'sweep'>,
+  metrics: MetricsSink = new EmfMetrics(),
+) {
   return async (): Promise<SweepReport & { health: ReturnType<typeof summarizeFleet> }> => {
     if (!runtime.sweep)
       throw new Error(
@@ -79,13 +83,13 @@ export function createSweepHandler(runtime: Runtime, metrics: MetricsSink = new 
     const report = await runtime.sweep();
     const health = summarizeFleet(
       await runtime.registration.records.list(),
-      runtime.issuance.clock.now(),
+      runtime.registration.clock.now(),
     );
     if (health.minDaysToExpiry !== undefined)
       metrics.gauge(METRICS.minDaysToExpiry, health.minDaysToExpiry, 'None');
     metrics.gauge(METRICS.invalidRecords, health.invalid, 'Count');
     metrics.flush();
-    runtime.issuance.logger.info('fleet health', { ...health, rule: 'FleetHealth' });
+    runtime.registration.logger.info('fleet health', { ...health, rule: 'FleetHealth' });
     return { ...report, health };
   };
 }

@@ -26,7 +26,8 @@ import { SecretsManagerSecretStore } from '../../src/adapters/aws/secrets-manage
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
 import { ChalltestsrvDns01Solver } from '../../src/adapters/local/challtestsrv-dns01-solver.js';
 import { StructuredLogger } from '../../src/adapters/logging/powertools-logger.js';
-import { composePlanner, composeRuntime, type Runtime } from '../../src/app/compose.js';
+import { composeRuntime, type Runtime } from '../../src/app/compose.js';
+import { composePlanner } from '../../src/app/compose-planner.js';
 import {
   createPlannerHandler,
   createSweepHandler,

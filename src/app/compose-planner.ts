@@ -1,0 +1,55 @@
+/**
+ * The planner's composition root. Kept apart from compose.ts so that the planner's
+ * bundle holds no issuance adapter (acme-client, X.509, Route 53, Secrets Manager):
+ * it only reads the records table and writes to the work queue.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SqsWorkQueue } from '../adapters/aws/sqs-work-queue.js';
+import { DynamoDbControlRecords } from '../adapters/dynamodb/dynamodb-control-records.js';
+import { DynamoDbRecordStore } from '../adapters/dynamodb/dynamodb-record-store.js';
+import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
+import type { PlannerConfig } from '../config/runtime-config.js';
+import { DEFAULT_ORDER_BUDGET } from '../core/renewal-budget.js';
+import { type PlannerDeps, type PlanReport, planDueWork } from '../services/plan-due-work.js';
+import { reconcileIssuer } from '../services/reconcile-issuer.js';
+import type { ComposeOptions } from './compose.js';
+import { systemClock } from './system-clock.js';
+
+/**
+ * The planner's wiring: the records table, the SQS work queue, and the order ledger (a
+ * control document in the same table) that keeps admissions within the CA's order
+ * budget (`config.budget`, else DEFAULT_ORDER_BUDGET). With a target issuer
+ * configured, each run first takes one issuer-rotation step (a single GetItem once the
+ * fleet is on the target); a rotation failure is logged and never blocks planning.
+ */
+export function composePlanner(
+  config: PlannerConfig,
+  options: ComposeOptions = {},
+): { plan(): Promise<PlanReport> } {
+  const dynamodb = new DynamoDBClient({});
+  const control = new DynamoDbControlRecords({ client: dynamodb, tableName: config.tableName });
+  const deps: PlannerDeps = {
+    records: new DynamoDbRecordStore({ client: dynamodb, tableName: config.tableName }),
+    queue: new SqsWorkQueue({ client: new SQSClient({}), queueUrl: config.queueUrl }),
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? new StructuredLogger(),
+    budget: config.budget ?? DEFAULT_ORDER_BUDGET,
+    control,
+  };
+  const rotation = config.issuerRotation;
+  return {
+    async plan() {
+      if (rotation) {
+        try {
+          await reconcileIssuer(deps, rotation.target, rotation.batch);
+        } catch (error) {
+          deps.logger.error('issuer rotation step failed; planning goes on', {
+            error: (error as Error).message,
+          });
+        }
+      }
+      return planDueWork(deps, config.maxRecordsPerTick);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The part of the runtime that registers and schedules certificates without issuing
+ * them: the records table, the secret store (to list tagged secrets), registration and
+ * forced renewal. The sweep and Renew functions are composed from this alone, so their
+ * bundles hold no issuance adapter (acme-client, X.509, Route 53); compose.ts builds the
+ * issuing runtime on top of it.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerRegistrationSource } from '../adapters/aws/secrets-manager-registration-source.js';
+import { SecretsManagerSecretStore } from '../adapters/aws/secrets-manager-secret-store.js';
+import { DynamoDbControlRecords } from '../adapters/dynamodb/dynamodb-control-records.js';
+import { DynamoDbRecordStore } from '../adapters/dynamodb/dynamodb-record-store.js';
+import { DirectorySecretStore } from '../adapters/local/directory-secret-store.js';
+import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
+import type { RuntimeConfig, SecretStoreConfig } from '../config/runtime-config.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { RegistrationSource } from '../ports/registration-source.js';
+import type { SecretStore } from '../ports/secret-store.js';
+import type { ForceRenewalDeps } from '../services/force-renewal.js';
+import type { RegistrationDeps } from '../services/register-certificates.js';
+import { type SweepReport, sweepRegistrations } from '../services/sweep-registrations.js';
+import { systemClock } from './system-clock.js';
+
+export interface RegistrationRuntime {
+  registration: RegistrationDeps;
+  renewal: ForceRenewalDeps;
+  secrets: SecretStore;
+  /** Where tagged secrets are listed (`undefined` for stores without tags). */
+  source?: RegistrationSource;
+  /** Reads every registered secret's tags into records (`undefined` without a source). */
+  sweep?: () => Promise<SweepReport>;
+}
+
+/** Builds the registration runtime; makes no network call. */
+export function composeRegistration(
+  config: RuntimeConfig,
+  options: { clock?: Clock; logger?: Logger } = {},
+): RegistrationRuntime {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? new StructuredLogger();
+  const dynamodb = new DynamoDBClient({});
+  const records = new DynamoDbRecordStore({ client: dynamodb, tableName: config.tableName });
+  const { secrets, source } = secretStoreFor(config.secretStore, clock);
+  const registration: RegistrationDeps = {
+    records,
+    clock,
+    logger,
+    policy: { allowedSuffixes: config.allowedSuffixes, maxNames: config.maxNames },
+    issuerNames: Object.keys(config.issuers),
+    defaultIssuer: config.defaultIssuer,
+  };
+  const renewal: ForceRenewalDeps = {
+    records,
+    control: new DynamoDbControlRecords({ client: dynamodb, tableName: config.tableName }),
+    clock,
+    logger,
+    budget: config.budget,
+  };
+  return {
+    registration,
+    renewal,
+    secrets,
+    ...(source ? { source, sweep: () => sweepRegistrations(registration, source) } : {}),
+  };
+}
+
+function secretStoreFor(
+  config: SecretStoreConfig,
+  clock: Clock,
+): { secrets: SecretStore; source?: RegistrationSource } {
+  if (config.kind === 'directory') {
+    return { secrets: new DirectorySecretStore({ root: config.root, clock }) };
+  }
+  const store = new SecretsManagerSecretStore({
+    client: new SecretsManagerClient({}),
+    accountKeyPrefix: config.accountKeyPrefix,
+  });
+  return { secrets: store, source: new SecretsManagerRegistrationSource(store) };
+}
