@@ -565,7 +565,8 @@ describe('account keys', () => {
     const other = 'https://other.example/directory';
     await createSecret(accountKeySecretName(other), {}, '{"hello":"world"}');
     const error = await failure(store.getOrCreateAccountKey(other, async () => makeTestKey()));
-    expect(error.kind).toBe('permanent');
+    // The deployment's account secret, not the certificate, is at fault: retried, not counted.
+    expect(error.kind).toBe('infrastructure');
     expect(error.message).toContain(accountKeySecretName(other));
     expect(await rawValue(accountKeySecretName(other), 'AWSCURRENT')).toBe('{"hello":"world"}');
   });
@@ -795,7 +796,7 @@ describe('errors', () => {
       `{"directoryUrl":"${DIRECTORY}","privateKey":"${key.reveal().slice(0, 60)}`,
     );
     const error = await failure(store.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey()));
-    expect(error.kind).toBe('permanent');
+    expect(error.kind).toBe('infrastructure');
     expect(error.message).not.toContain('BEGIN');
   });
 });
