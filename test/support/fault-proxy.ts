@@ -32,17 +32,16 @@
  * draws run after run; requests no order owns (directory, newNonce, account) depend on
  * arrival order, which concurrency can change a little between runs.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { seededRandom } from './manual-clock.js';
+import { makeLocalhostCertificate } from './tls-peers.js';
 
-const execFileAsync = promisify(execFile);
+const OPENSSL_INSTALL_COMMAND = 'sudo apt-get install -y openssl';
 const LOOPBACK = '127.0.0.1';
 const ACME_ERROR = 'urn:ietf:params:acme:error:';
 
@@ -205,32 +204,8 @@ const HOP_BY_HOP = new Set([
 
 async function makeListenerCertificate(): Promise<{ certPem: string; keyPem: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'certloop-fault-proxy-'));
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
   try {
-    await execFileAsync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=certloop fault proxy',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout',
-        keyPath,
-        '-out',
-        certPath,
-      ],
-      { timeout: 20_000 },
-    );
+    const { certPath, keyPath } = await makeLocalhostCertificate(dir, OPENSSL_INSTALL_COMMAND);
     return {
       certPem: await readFile(certPath, 'utf8'),
       keyPem: await readFile(keyPath, 'utf8'),

@@ -48,7 +48,10 @@ export async function findServerBinary(name: string, installHint: string): Promi
   return found;
 }
 
-/** A self-signed P-256 certificate for localhost: `<dir>/cert.pem` and `<dir>/key.pem`. */
+/**
+ * A self-signed P-256 certificate for localhost and 127.0.0.1: `<dir>/cert.pem` and
+ * `<dir>/key.pem`.
+ */
 export async function makeLocalhostCertificate(
   dir: string,
   installHint: string,
@@ -71,6 +74,8 @@ export async function makeLocalhostCertificate(
     '1',
     '-subj',
     '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
   ]).catch((error: unknown) => {
     throw new Error(
       `openssl is missing or failed; install with: ${installHint} (${String(error)})`,
