@@ -80,7 +80,7 @@ import {
   SECRETS_SOURCE,
   translateSecretsManagerError,
 } from './secrets-manager-errors.js';
-import { putCurrentVersion } from './secrets-manager-versions.js';
+import { putCurrentVersion, uuidFromHash } from './secrets-manager-versions.js';
 
 export interface SecretsManagerSecretStoreOptions {
   client: SecretsManagerClient;
@@ -685,17 +685,4 @@ function requireNonEmpty(value: string, what: string, secretId: string): void {
 
 function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
-}
-
-/** A UUID (version 8, RFC 9562 variant) made of the first 122 bits of SHA-256(value). */
-function uuidFromHash(value: string): string {
-  const hex = sha256Hex(value);
-  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
-  return [
-    hex.slice(0, 8),
-    hex.slice(8, 12),
-    `8${hex.slice(13, 16)}`,
-    `${variant}${hex.slice(17, 20)}`,
-    hex.slice(20, 32),
-  ].join('-');
 }

@@ -23,7 +23,6 @@
  * Key material never reaches a message: errors name operations and secret ids only;
  * values that do not parse are reported by shape.
  */
-import { createHash } from 'node:crypto';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -39,7 +38,7 @@ import {
   SECRETS_SOURCE,
   translateSecretsManagerError,
 } from './secrets-manager-errors.js';
-import { putCurrentVersion } from './secrets-manager-versions.js';
+import { putCurrentVersion, uuidFromHash } from './secrets-manager-versions.js';
 
 /** The tag every STEK secret carries. */
 export const STEK_TAG_KEY = 'certloop:stek';
@@ -49,17 +48,7 @@ const PLACEHOLDER = '{}';
 
 /** The secret version id (ClientRequestToken) of one ring write: a UUID-shaped hash. */
 export function stekVersionId(setId: string, idempotencyToken: string): string {
-  const hex = createHash('sha256')
-    .update(`certloop:stek:${setId}\u0000${idempotencyToken}`, 'utf8')
-    .digest('hex');
-  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
-  return [
-    hex.slice(0, 8),
-    hex.slice(8, 12),
-    `8${hex.slice(13, 16)}`,
-    `${variant}${hex.slice(17, 20)}`,
-    hex.slice(20, 32),
-  ].join('-');
+  return uuidFromHash(`certloop:stek:${setId}\u0000${idempotencyToken}`);
 }
 
 export interface SecretsManagerStekStoreOptions {

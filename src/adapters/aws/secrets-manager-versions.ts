@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { isSecretsManagerError, translateSecretsManagerError } from './secrets-manager-errors.js';
 
@@ -29,4 +30,17 @@ export async function putCurrentVersion(
       purpose: write.purpose,
     });
   }
+}
+
+/** A UUID (version 8, RFC 9562 variant) made of the first 122 bits of SHA-256(value). */
+export function uuidFromHash(value: string): string {
+  const hex = createHash('sha256').update(value, 'utf8').digest('hex');
+  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
+  return [
+    hex.slice(0, 8),
+    hex.slice(8, 12),
+    `8${hex.slice(13, 16)}`,
+    `${variant}${hex.slice(17, 20)}`,
+    hex.slice(20, 32),
+  ].join('-');
 }
