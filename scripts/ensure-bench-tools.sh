@@ -3,7 +3,8 @@
 # clients certloop is compared with, certbot and lego (Debian packages), curl for their
 # DNS hooks, and the local CA the tests already need (pebble + pebble-challtestsrv,
 # openssl). Installs the missing ones with apt-get when running as root; otherwise
-# fails with the exact command to run. Never skips silently.
+# fails with the exact command to run. Never skips silently. On a fresh machine, as root,
+# that is: apt-get update && apt-get install -y certbot lego curl pebble openssl
 set -euo pipefail
 
 missing=()
