@@ -30,6 +30,7 @@ import type { CertificateRecord } from '../../src/core/certificate-record.js';
 import type { RecordOutcome } from '../../src/services/issue-certificates.js';
 import { countOutcomes, DEFAULT_TICK_OPTIONS, runTick } from '../../src/services/run-tick.js';
 import { type EngineHarness, startEngineHarness } from '../support/engine-harness.js';
+import { sansOf } from '../support/test-certificates.js';
 
 const RECORDS = 500;
 const WORKERS = 8;
@@ -148,12 +149,3 @@ describe(`${WORKERS} concurrent workers over ${RECORDS} due records (dynalite + 
     expect(serials.size).toBe(RECORDS);
   });
 });
-
-/** The DNS names in a certificate's subjectAltName, sorted. */
-function sansOf(certificate: X509Certificate): string[] {
-  return (certificate.subjectAltName ?? '')
-    .split(', ')
-    .filter((entry) => entry.startsWith('DNS:'))
-    .map((entry) => entry.slice('DNS:'.length))
-    .sort();
-}

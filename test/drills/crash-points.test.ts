@@ -66,6 +66,7 @@ import {
 import { type EngineHarness, startEngineHarness } from '../support/engine-harness.js';
 import { intercept } from '../support/faults.js';
 import { ManualClock, seededRandom } from '../support/manual-clock.js';
+import { sansOf } from '../support/test-certificates.js';
 
 const RUNS_PER_POINT = 20;
 /** Runs in parallel (each on its own clock and its own records). */
@@ -210,15 +211,6 @@ function describePlan(plan: RunPlan): string {
 }
 
 const namesKey = (names: readonly string[]) => [...names].sort().join(' ');
-
-/** The DNS names in a certificate's subjectAltName, sorted. */
-function sansOf(certificate: X509Certificate): string[] {
-  return (certificate.subjectAltName ?? '')
-    .split(', ')
-    .filter((entry) => entry.startsWith('DNS:'))
-    .map((entry) => entry.slice('DNS:'.length))
-    .sort();
-}
 
 /** The key type of a certificate's public key, in the record's terms. */
 function keyTypeOf(certificate: X509Certificate): string {

@@ -186,3 +186,12 @@ function testCa(): Promise<TestCa> {
   })();
   return testCaPromise;
 }
+
+/** The DNS names in a certificate's subjectAltName, sorted (read independently of src/). */
+export function sansOf(certificate: X509Certificate): string[] {
+  return (certificate.subjectAltName ?? '')
+    .split(', ')
+    .filter((entry) => entry.startsWith('DNS:'))
+    .map((entry) => entry.slice('DNS:'.length))
+    .sort();
+}
