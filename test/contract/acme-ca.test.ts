@@ -12,6 +12,7 @@ import type { KeyMaterial } from '../../src/core/key-material.js';
 import type { KeyType } from '../../src/core/key-type.js';
 import type { AcmeCa, Dns01Challenge } from '../../src/ports/acme-ca.js';
 import type { KeyFactory } from '../../src/ports/key-factory.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { KEY_MATERIAL_PATTERNS, keyFingerprints } from '../support/key-material-patterns.js';
 import { uniqueLabel, usePebble } from '../support/pebble.js';
 import { RecordingLogger } from '../support/test-loggers.js';
@@ -361,6 +362,92 @@ describe('AcmeClientCa with badNonce faults (PEBBLE_WFE_NONCEREJECT=10)', () => 
     for (let i = 0; i < 100; i++) expect((await ca.getOrder(placed.url)).status).toBe('valid');
     const badNonces = logger.lines.filter((line) => line.message.startsWith('acme badNonce'));
     expect(badNonces.length).toBeGreaterThan(0);
+  });
+});
+
+describe('AcmeClientCa request economy, through a counting and fault-injecting proxy', () => {
+  const pebble = usePebble();
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    const { directoryUrl, listenerCaPem } = pebble();
+    proxy = await startFaultProxy({
+      upstreamDirectoryUrl: directoryUrl,
+      upstreamCaPem: listenerCaPem,
+    });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+  });
+
+  /** A fresh instance (a cold worker) that reaches pebble through the proxy. */
+  function coldCa(): AcmeClientCa {
+    return new AcmeClientCa({
+      directoryUrl: proxy.directoryUrl,
+      secrets: new MemorySecretStore(),
+      trustedCaPem: proxy.caPem,
+      polling: FAST_POLLING,
+      requestTimeoutMs: 1_000,
+    });
+  }
+
+  async function issueThrough(ca: AcmeClientCa, label: string): Promise<string> {
+    const { challtestsrvUrl, dnsServer } = pebble();
+    const solver = new ChalltestsrvDns01Solver({ managementUrl: challtestsrvUrl, dnsServer });
+    const keys = new NodeKeyFactory();
+    const domains = [`${uniqueLabel(label)}.certloop.test`];
+    const placed = await ca.placeOrder({ domains });
+    const challenges = await ca.pendingDns01Challenges(placed.url);
+    const records = challenges.map((c) => ({ name: c.recordName, value: c.recordValue }));
+    await solver.present(records);
+    await solver.waitForPropagation(records);
+    await ca.answerChallenges(challenges);
+    await ca.finalize(placed.url, await keys.createCsr(await keys.generate('ec-p256'), domains));
+    return ca.downloadCertificate(placed.url);
+  }
+
+  it('asks for one fresh nonce per instance and reuses the Replay-Nonce of each answer', async () => {
+    const from = proxy.log.length;
+    const fullchain = await issueThrough(coldCa(), 'economy');
+    expect(splitPem(fullchain).length).toBe(2);
+    const entries = proxy.since(from);
+    const signed = entries.filter((e) => e.method === 'POST');
+    // New account (and its look-up), order, authorization, challenge, polls, finalize, download.
+    expect(signed.length).toBeGreaterThanOrEqual(7);
+    expect(entries.filter((e) => e.step === 'newNonce')).toHaveLength(1);
+    expect(entries.filter((e) => (e.status ?? 0) >= 400 && e.step !== 'newAccount')).toEqual([]);
+  });
+
+  it.each([
+    ['lostResponse', 'authz'],
+    ['timeout', 'orderPoll'],
+    ['timeout', 'newNonce'],
+  ] as const)(
+    'sends a safe request once more at once when a %s hides its answer (%s)',
+    async (type, step) => {
+      const ca = coldCa();
+      const from = proxy.log.length;
+      proxy.inject({ step, fault: { type }, times: 1 });
+      const fullchain = await issueThrough(ca, `again-${step.toLowerCase()}`);
+      expect(splitPem(fullchain).length).toBe(2);
+      expect(proxy.pendingRules()).toBe(0);
+      const ofStep = proxy.since(from).filter((e) => e.step === step);
+      expect(ofStep[0]).toMatchObject({ fault: type, answered: false });
+      expect(ofStep[1]).toMatchObject({ answered: true });
+      expect(ofStep[1]?.fault).toBeUndefined();
+    },
+  );
+
+  it('does not send a new order twice: a held newOrder fails the attempt as transient', async () => {
+    const ca = coldCa();
+    const from = proxy.log.length;
+    proxy.inject({ step: 'newOrder', fault: { type: 'timeout' }, times: 1 });
+    const error = await rejection(
+      ca.placeOrder({ domains: [`${uniqueLabel('held')}.certloop.test`] }),
+    );
+    expect(error.kind).toBe('transient');
+    expect(error.message).toMatch(/no HTTP response from POST .*order/);
+    expect(proxy.since(from).filter((e) => e.step === 'newOrder')).toHaveLength(1);
   });
 });
 
