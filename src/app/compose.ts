@@ -12,10 +12,10 @@ import type { AcmeCa } from '../ports/acme-ca.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dns01Solver } from '../ports/dns01-solver.js';
 import type { Logger } from '../ports/logger.js';
+import { type BudgetedTickReport, runBudgetedTick } from '../services/budgeted-tick.js';
 import type { ForceRenewalDeps } from '../services/force-renewal.js';
 import type { IssuanceDeps } from '../services/issue-certificates.js';
 import type { RegistrationDeps } from '../services/register-certificates.js';
-import { runTick, type TickReport } from '../services/run-tick.js';
 import type { SweepReport } from '../services/sweep-registrations.js';
 import { composeRegistration } from './compose-registration.js';
 
@@ -24,7 +24,11 @@ export interface Runtime {
   issuance: IssuanceDeps;
   registration: RegistrationDeps;
   renewal: ForceRenewalDeps;
-  tick(): Promise<TickReport>;
+  /**
+   * One pass of the whole pipeline in this process: due records admitted within the CA's
+   * order budget (`config.budget`), then issued or renewed in batches.
+   */
+  tick(): Promise<BudgetedTickReport>;
   /** Reads every registered secret's tags into records (`undefined` for stores without tags). */
   sweep?: () => Promise<SweepReport>;
 }
@@ -90,7 +94,10 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     registration,
     renewal,
     tick: () =>
-      runTick(issuance, { batchSize: config.batchSize, maxRecords: config.maxRecordsPerTick }),
+      runBudgetedTick(
+        { issuance, control: renewal.control, budget: config.budget },
+        { batchSize: config.batchSize, maxRecords: config.maxRecordsPerTick },
+      ),
     ...(base.sweep ? { sweep: base.sweep } : {}),
   };
 }

@@ -4,17 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable } from '../adapters/dynamodb/ensure-table.js';
 import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
-import { MemoryWorkQueue } from '../adapters/memory/memory-work-queue.js';
 import { composeRuntime, type Runtime } from '../app/compose.js';
 import { composeStekRotation } from '../app/compose-stek.js';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import type { CertificateRecord } from '../core/certificate-record.js';
 import { DEFAULT_ORDER_BUDGET } from '../core/renewal-budget.js';
 import { DEFAULT_STEK_POLICY } from '../core/stek-ring.js';
-import { issueCertificates, type RecordOutcome } from '../services/issue-certificates.js';
-import { planDueWork } from '../services/plan-due-work.js';
 import { registerCertificate } from '../services/register-certificates.js';
-import { countOutcomes, type TickReport } from '../services/run-tick.js';
+import type { TickReport } from '../services/run-tick.js';
 import { startDynalite } from './dynalite-server.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { type PebbleServer, startPebble } from './pebble-server.js';
@@ -25,42 +22,6 @@ export const LOCAL_TABLE_NAME = 'certloop-local';
 function reportRotationFailure(logger: StructuredLogger, error: Error): void {
   logger.error('session-ticket-key rotation failed; certificates go on', { error: error.message });
 }
-/**
- * Local mode's tick: the AWS pipeline in one process. The planner admits due records
- * within the CA's order budget (`config.budget`; the order ledger lives in the local
- * table like on AWS) into an in-process queue, and the issuance service works on what
- * was admitted, in batches. `runtime.tick()` (runTick) would work on everything due at
- * once: fine for a handful of certificates, a budget breach for a fleet.
- */
-export async function budgetedTick(runtime: Runtime, maxRecords: number): Promise<TickReport> {
-  const { issuance, config } = runtime;
-  const queue = new MemoryWorkQueue();
-  const plan = await planDueWork(
-    {
-      records: issuance.records,
-      queue,
-      clock: issuance.clock,
-      logger: issuance.logger,
-      budget: config.budget,
-      control: runtime.renewal.control,
-    },
-    maxRecords,
-  );
-  const ids = queue.take(queue.items.length).map((item) => item.id);
-  const outcomes: RecordOutcome[] = [];
-  for (let i = 0; i < ids.length; i += config.batchSize) {
-    outcomes.push(...(await issueCertificates(issuance, ids.slice(i, i + config.batchSize))));
-  }
-  const counts = countOutcomes(outcomes);
-  issuance.logger.info('tick finished', {
-    startedAt: plan.startedAt,
-    due: plan.due,
-    heldByBudget: plan.heldByBudget,
-    ...counts,
-  });
-  return { startedAt: plan.startedAt, due: plan.due, outcomes, counts };
-}
-
 /** Written into the state folder while a runner serves the local DynamoDB API. */
 export const LOCAL_ENDPOINT_FILE = 'endpoint.json';
 
@@ -170,7 +131,8 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
     while (!options.signal?.aborted) {
       // A failed ticket-key rotation is reported by rotate() and never stops certificates.
       if (stek) await stek.rotate().catch((error: Error) => reportRotationFailure(logger, error));
-      const report = await budgetedTick(runtime, runtimeConfig.maxRecordsPerTick);
+      // The AWS pipeline in one process: the planner's budget, then the worker's batches.
+      const report = await runtime.tick();
       options.onTick?.(report, await runtime.registration.records.list(), runtime);
       if (options.once) break;
       try {

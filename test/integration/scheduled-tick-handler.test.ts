@@ -1,4 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,9 @@ describe('the scheduled tick function, configured only through its environment',
       [ENV.dns]: 'challtestsrv',
       [ENV.challtestsrvUrl]: pebble.challtestsrvUrl,
       [ENV.challtestsrvDns]: pebble.dnsServer,
+      // A CA budget of two new orders per 3 hours, so that the third due record waits.
+      [ENV.budgetOrders]: '2',
+      [ENV.budgetWindowHours]: '3',
     });
     const records = new DynamoDbRecordStore({
       client: dynalite.client,
@@ -55,6 +59,7 @@ describe('the scheduled tick function, configured only through its environment',
       wildcards: ['blog.example.test'],
       keyType: 'rsa-2048',
     });
+    await registerCertificate(deps, { id: 'news', domains: ['news.example.test'] });
   });
   afterAll(async () => {
     await pebble?.stop();
@@ -62,17 +67,23 @@ describe('the scheduled tick function, configured only through its environment',
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('issues every due certificate on invoke and reports the counts', async () => {
+  it('issues the due certificates the CA budget admits on invoke, and holds the rest', async () => {
     const { handler } = await import('../../functions/scheduled-tick.js');
     const result = await handler();
-    expect(result).toMatchObject({ due: 2, counts: { issued: 2, failed: 0 } });
-    for (const name of ['shop', 'blog']) {
+    // Three due, a budget of two orders: the two due first are issued, one is held.
+    expect(result).toMatchObject({ due: 3, heldByBudget: 1, counts: { issued: 2, failed: 0 } });
+    const issued = ['shop', 'blog', 'news'].filter((name) =>
+      existsSync(join(dir, 'secrets', 'certs', name, 'current')),
+    );
+    expect(issued).toHaveLength(2);
+    for (const name of issued) {
       const certDir = join(dir, 'secrets', 'certs', name, 'current');
       const leaf = new X509Certificate(await readFile(join(certDir, 'fullchain.pem')));
       expect(
         leaf.checkPrivateKey(createPrivateKey(await readFile(join(certDir, 'privkey.pem')))),
       ).toBe(true);
     }
-    expect(await handler()).toMatchObject({ due: 0 });
+    // The window's two orders are spent: the third record stays due and is held again.
+    expect(await handler()).toMatchObject({ due: 1, heldByBudget: 1, counts: { issued: 0 } });
   });
 });
