@@ -544,6 +544,7 @@ describe('alarms and notices', () => {
       METRICS.failed,
       METRICS.issued,
       METRICS.dueBacklog,
+      METRICS.heldByBudget,
       METRICS.oldestDueSeconds,
       'ApproximateNumberOfMessagesVisible',
     ]) {
