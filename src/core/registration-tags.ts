@@ -7,6 +7,18 @@ export const TAGS = {
   issuer: 'certloop:issuer',
 } as const;
 
+/** The tag of a secret that holds a session-ticket key ring (its value: the set id). */
+export const STEK_TAG = 'certloop:stek';
+
+/**
+ * A tag DESIGN.md describes that this version does not act on. It is refused by name
+ * rather than ignored, so that nobody believes the certificate reaches ACM.
+ */
+const UNSUPPORTED_TAGS: Readonly<Record<string, string>> = {
+  'certloop:acm':
+    'importing into ACM is not supported by this version; remove the tag and the certificate goes to this secret only',
+};
+
 /** What a user asked for, as read from tags or from the local config file. */
 export interface RegistrationRequest {
   /** The secret the certificate goes to. */
@@ -19,6 +31,11 @@ export interface RegistrationRequest {
   issuer?: string;
   /** Where it was read from; only tag registrations are unmanaged by a sweep. */
   registeredBy?: 'tags' | 'config';
+  /**
+   * Problems with the secret's other `certloop:` tags (misspelt, unsupported, or marking
+   * it as a STEK set too); registration makes the record `invalid` with them.
+   */
+  tagProblems?: readonly string[];
 }
 
 function words(value: string | undefined): string[] {
@@ -39,6 +56,7 @@ export function registrationFromTags(
   const keyType = tags[TAGS.key]?.trim();
   const profile = tags[TAGS.profile]?.trim();
   const issuer = tags[TAGS.issuer]?.trim();
+  const tagProblems = otherTagProblems(tags);
   return {
     id,
     registeredBy: 'tags',
@@ -47,5 +65,56 @@ export function registrationFromTags(
     ...(keyType ? { keyType } : {}),
     ...(profile ? { profile } : {}),
     ...(issuer ? { issuer } : {}),
+    ...(tagProblems.length > 0 ? { tagProblems } : {}),
   };
+}
+
+const KNOWN_TAGS: readonly string[] = Object.values(TAGS);
+
+/**
+ * Every tag whose key starts with `certloop:` (in any case) must be one certloop reads:
+ * a misspelt optional tag (`certloop:kye`) would otherwise be ignored without a word and
+ * the certificate issued with defaults the user did not ask for.
+ */
+function otherTagProblems(tags: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(tags).sort()) {
+    if (!key.toLowerCase().startsWith('certloop:') || KNOWN_TAGS.includes(key)) continue;
+    if (key === STEK_TAG) {
+      problems.push(
+        `tag "${STEK_TAG}" marks a session-ticket key set; one secret cannot hold both a STEK ring and a certificate`,
+      );
+      continue;
+    }
+    const unsupported = UNSUPPORTED_TAGS[key];
+    if (unsupported) {
+      problems.push(`tag "${key}": ${unsupported}`);
+      continue;
+    }
+    const near = KNOWN_TAGS.find((known) => nearlyEqual(key.toLowerCase(), known));
+    problems.push(
+      `tag "${key.slice(0, 128)}" is not a certloop tag${near ? ` (did you mean "${near}"?)` : ''}; ` +
+        `certloop reads ${KNOWN_TAGS.join(', ')}`,
+    );
+  }
+  return problems;
+}
+
+/** At most two single-character edits (insert, delete, substitute) apart. */
+function nearlyEqual(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 2) return false;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + cost,
+      );
+    }
+    previous = row;
+  }
+  return (previous[b.length] ?? 0) <= 2;
 }

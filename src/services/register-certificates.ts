@@ -30,7 +30,7 @@ interface Request {
 }
 
 function readRequest(registration: Registration, deps: RegistrationDeps): Request {
-  const problems: string[] = [];
+  const problems: string[] = [...(registration.tagProblems ?? [])];
   const names = validateRequestedNames(
     { domains: registration.domains, wildcards: registration.wildcards ?? [] },
     deps.policy,

@@ -31,6 +31,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CertloopError } from '../../core/errors.js';
+import { STEK_TAG } from '../../core/registration-tags.js';
 import { decodeRing, encodeRing, type StekRing } from '../../core/stek-ring.js';
 import type { StekSetStore } from '../../ports/stek-store.js';
 import {
@@ -41,7 +42,7 @@ import {
 import { putCurrentVersion, uuidFromHash } from './secrets-manager-versions.js';
 
 /** The tag every STEK secret carries. */
-export const STEK_TAG_KEY = 'certloop:stek';
+export const STEK_TAG_KEY = STEK_TAG;
 
 const CURRENT = 'AWSCURRENT';
 const PLACEHOLDER = '{}';

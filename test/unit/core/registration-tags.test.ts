@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { registrationFromTags, TAGS } from '../../../src/core/registration-tags.js';
+import { registrationFromTags, STEK_TAG, TAGS } from '../../../src/core/registration-tags.js';
 import { parseWorkMessage } from '../../../src/core/work-message.js';
 
 describe('registrationFromTags', () => {
@@ -22,6 +22,48 @@ describe('registrationFromTags', () => {
       profile: 'tlsserver',
       issuer: 'staging',
     });
+  });
+
+  it('names every other certloop: tag it does not read, suggesting the tag meant', () => {
+    const request = registrationFromTags('arn:secret:web', {
+      [TAGS.domains]: 'www.example.com',
+      'certloop:kye': 'rsa-2048',
+      'Certloop:Issuer': 'staging',
+      'certloop:colour': 'blue',
+      'certloopish:x': 'not ours',
+      team: 'web',
+    });
+    expect(request?.keyType).toBeUndefined();
+    expect(request?.tagProblems).toEqual([
+      expect.stringMatching(
+        /^tag "Certloop:Issuer" is not a certloop tag \(did you mean "certloop:issuer"\?\); certloop reads certloop:domains, /,
+      ),
+      expect.stringMatching(/^tag "certloop:colour" is not a certloop tag; certloop reads /),
+      expect.stringMatching(
+        /^tag "certloop:kye" is not a certloop tag \(did you mean "certloop:key"\?\)/,
+      ),
+    ]);
+  });
+
+  it('refuses certloop:acm by name (not built) and certloop:stek beside the domains', () => {
+    const request = registrationFromTags('arn:secret:web', {
+      [TAGS.domains]: 'www.example.com',
+      'certloop:acm': 'new',
+      [STEK_TAG]: 'edge',
+    });
+    expect(request?.tagProblems).toEqual([
+      'tag "certloop:acm": importing into ACM is not supported by this version; remove the tag and the certificate goes to this secret only',
+      'tag "certloop:stek" marks a session-ticket key set; one secret cannot hold both a STEK ring and a certificate',
+    ]);
+  });
+
+  it('has no tagProblems when every certloop: tag is one it reads', () => {
+    const request = registrationFromTags('arn:secret:web', {
+      [TAGS.domains]: 'www.example.com',
+      [TAGS.key]: 'ec-p384',
+      'aws:cloudformation:stack-name': 'web',
+    });
+    expect(request).not.toHaveProperty('tagProblems');
   });
 
   it('says a secret without certloop:domains is not managed', () => {
