@@ -36,7 +36,10 @@ export type SecretStage = 'current' | 'previous';
  * - `stagePendingKey` keeps a private key for an order in flight (attempt id), so that
  *   a crashed run can finish the order with the same key. `readPendingKey` returns it
  *   or `undefined`; `discardPendingKey` removes it (no error if absent). Staged keys are
- *   never visible as `current`.
+ *   never visible as `current`. At most MAX_PENDING_KEYS attempts keep a key per
+ *   secret: staging one more drops the oldest. (A worker that dies between its final
+ *   record update and the discard leaves its key behind; this bound keeps such
+ *   leftovers from piling up, and keeps the AWS store within its staging-label quota.)
  * - `getOrCreateAccountKey` returns the ACME account key of a directory URL, calling
  *   `generate` and storing its result only when none exists. Concurrent callers end up
  *   with the same key (the first stored wins).
@@ -44,6 +47,9 @@ export type SecretStage = 'current' | 'previous';
  * Errors: throttling or unavailability surface as CertloopError kind `infrastructure`;
  * a secret that does not exist (AWS) as kind `not-found`.
  */
+/** Staged keys kept per secret at most (see `stagePendingKey`). */
+export const MAX_PENDING_KEYS = 8;
+
 export interface SecretStore {
   writeCertificate(
     secretId: string,

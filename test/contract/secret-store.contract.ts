@@ -3,7 +3,11 @@
 // assertion never prints key material.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KeyMaterial } from '../../src/core/key-material.js';
-import type { CertificateBundle, SecretStore } from '../../src/ports/secret-store.js';
+import {
+  type CertificateBundle,
+  MAX_PENDING_KEYS,
+  type SecretStore,
+} from '../../src/ports/secret-store.js';
 import { KEY_MATERIAL_PATTERNS, keyFingerprints } from '../support/key-material-patterns.js';
 import {
   certificateMatchesKey,
@@ -240,6 +244,29 @@ export function describeSecretStoreContract(
         await store.discardPendingKey(SECRET, 'attempt-1');
         expect(await store.readPendingKey(SECRET, 'attempt-1')).toBeUndefined();
         expect((await store.readPendingKey(SECRET, 'attempt-2'))?.equals(two)).toBe(true);
+      });
+
+      it(`keeps at most ${MAX_PENDING_KEYS} staged keys per secret: the newest, dropping the oldest`, async () => {
+        const keys: KeyMaterial[] = [];
+        const total = MAX_PENDING_KEYS + 3;
+        for (let index = 0; index < total; index += 1) {
+          keys.push(makeTestKey());
+          await store.stagePendingKey(SECRET, `attempt-${index}`, keys[index] as KeyMaterial);
+        }
+        const kept: number[] = [];
+        for (let index = 0; index < total; index += 1) {
+          const read = await store.readPendingKey(SECRET, `attempt-${index}`);
+          if (read) {
+            expect(read.equals(keys[index] as KeyMaterial)).toBe(true);
+            kept.push(index);
+          }
+        }
+        expect(kept.length).toBeLessThanOrEqual(MAX_PENDING_KEYS);
+        expect(kept).toContain(total - 1);
+        expect(kept).not.toContain(0);
+        // Another secret's keys are not counted against this one.
+        await store.stagePendingKey('alpha', 'attempt-0', keys[0] as KeyMaterial);
+        expect(await store.readPendingKey(SECRET, `attempt-${total - 1}`)).toBeDefined();
       });
 
       it('the same attempt id under two secrets keeps two keys', async () => {

@@ -74,7 +74,12 @@ import '../../config/zod-messages.js';
 import { CertloopError } from '../../core/errors.js';
 import { KeyMaterial } from '../../core/key-material.js';
 import { KEY_TYPES } from '../../core/key-type.js';
-import type { CertificateBundle, SecretStage, SecretStore } from '../../ports/secret-store.js';
+import {
+  type CertificateBundle,
+  MAX_PENDING_KEYS,
+  type SecretStage,
+  type SecretStore,
+} from '../../ports/secret-store.js';
 import {
   isSecretsManagerError,
   SECRETS_SOURCE,
@@ -109,7 +114,7 @@ export const ACCOUNT_KEY_TAG: Readonly<Required<Tag>> = {
 /** Prefix of the per-attempt staging labels of pending keys. */
 export const PENDING_LABEL_PREFIX = 'CERTLOOP_PENDING';
 /** Pending keys kept per secret at most (AWSCURRENT and AWSPREVIOUS need labels too). */
-export const MAX_PENDING_LABELS = 8;
+export const MAX_PENDING_LABELS = MAX_PENDING_KEYS;
 
 const CURRENT = 'AWSCURRENT';
 const PREVIOUS = 'AWSPREVIOUS';

@@ -13,6 +13,7 @@
  *                                    privkey.pem     private key, PEM, mode 0600
  *                                    cert.json       every other bundle field, no key
  *   <root>/pending/<name>/<attempt>.key              keys of orders in flight, 0600
+ *                                                    (the MAX_PENDING_KEYS newest)
  *   <root>/accounts/<sha256 hex of directory URL>.key  ACME account keys, 0600
  *
  * Every folder the store creates is mode 0700; only the certificate files that hold no
@@ -87,7 +88,12 @@ import { KeyMaterial } from '../../core/key-material.js';
 import { isKeyType } from '../../core/key-type.js';
 import { iso } from '../../core/time.js';
 import type { Clock } from '../../ports/clock.js';
-import type { CertificateBundle, SecretStage, SecretStore } from '../../ports/secret-store.js';
+import {
+  type CertificateBundle,
+  MAX_PENDING_KEYS,
+  type SecretStage,
+  type SecretStore,
+} from '../../ports/secret-store.js';
 
 export interface DirectorySecretStoreOptions {
   /** Folder that holds everything; created (mode 0700) on first write. */
@@ -205,6 +211,7 @@ export class DirectorySecretStore implements SecretStore {
     } finally {
       await removeQuietly(temp);
     }
+    await dropOldestPendingKeys(dir, file);
   }
 
   async readPendingKey(secretId: string, attemptId: string): Promise<KeyMaterial | undefined> {
@@ -529,6 +536,23 @@ async function exists(path: string): Promise<boolean> {
   } catch (error) {
     if (hasCode(error, 'ENOENT')) return false;
     throw infrastructure('inspect', path, error);
+  }
+}
+
+/** Keeps the MAX_PENDING_KEYS newest staged keys of one secret's folder, `keep` always. */
+async function dropOldestPendingKeys(dir: string, keep: string): Promise<void> {
+  const names = await guard('list', dir, () => readdir(dir));
+  const keys = names.filter((name) => name.endsWith('.key') && join(dir, name) !== keep);
+  if (keys.length < MAX_PENDING_KEYS) return;
+  const dated = await Promise.all(
+    keys.map(async (name) => {
+      const info = await lstat(join(dir, name)).catch(() => undefined);
+      return { name, at: info?.mtimeMs ?? 0 };
+    }),
+  );
+  dated.sort((a, b) => a.at - b.at || a.name.localeCompare(b.name));
+  for (const { name } of dated.slice(0, keys.length - (MAX_PENDING_KEYS - 1))) {
+    await removeQuietly(join(dir, name));
   }
 }
 

@@ -1,5 +1,10 @@
 import type { KeyMaterial } from '../../core/key-material.js';
-import type { CertificateBundle, SecretStage, SecretStore } from '../../ports/secret-store.js';
+import {
+  type CertificateBundle,
+  MAX_PENDING_KEYS,
+  type SecretStage,
+  type SecretStore,
+} from '../../ports/secret-store.js';
 
 interface Versions {
   current?: { token: string; bundle: CertificateBundle };
@@ -44,7 +49,12 @@ export class MemorySecretStore implements SecretStore {
   }
 
   async stagePendingKey(secretId: string, attemptId: string, key: KeyMaterial) {
-    this.#entry(secretId).pending.set(attemptId, key);
+    const { pending } = this.#entry(secretId);
+    pending.delete(attemptId);
+    pending.set(attemptId, key);
+    // A Map iterates in insertion order: the first keys are the oldest.
+    for (const oldest of [...pending.keys()].slice(0, Math.max(0, pending.size - MAX_PENDING_KEYS)))
+      pending.delete(oldest);
   }
 
   async readPendingKey(secretId: string, attemptId: string) {
