@@ -72,7 +72,9 @@ const STEPS: readonly AcmeStep[] = [
   'finalize',
   'certificate',
 ];
-const SIGNED_STEPS: readonly AcmeStep[] = STEPS.filter((step) => step !== 'directory' && step !== 'newNonce');
+const SIGNED_STEPS: readonly AcmeStep[] = STEPS.filter(
+  (step) => step !== 'directory' && step !== 'newNonce',
+);
 /** Steps the adapter may send twice when no answer came: GET, HEAD and POST-as-GET. */
 const REPEATABLE_STEPS: readonly AcmeStep[] = [
   'directory',
