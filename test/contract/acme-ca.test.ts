@@ -78,6 +78,29 @@ class CountingKeyFactory implements KeyFactory {
   }
 }
 
+/** One single-name order on `ca`, from placing it to the download (DNS-01 on challtestsrv). */
+async function issueSingle(
+  ca: AcmeCa,
+  dns: { challtestsrvUrl: string; dnsServer: string },
+  label: string,
+) {
+  const solver = new ChalltestsrvDns01Solver({
+    managementUrl: dns.challtestsrvUrl,
+    dnsServer: dns.dnsServer,
+  });
+  const keys = new NodeKeyFactory();
+  const domains = [`${uniqueLabel(label)}.certloop.test`];
+  const placed = await ca.placeOrder({ domains });
+  const challenges = await ca.pendingDns01Challenges(placed.url);
+  const records = challenges.map((c) => ({ name: c.recordName, value: c.recordValue }));
+  await solver.present(records);
+  await solver.waitForPropagation(records);
+  await ca.answerChallenges(challenges);
+  const csr = await keys.createCsr(await keys.generate('ec-p256'), domains);
+  const finalized = await ca.finalize(placed.url, csr);
+  return { placed, domains, finalized, fullchain: await ca.downloadCertificate(placed.url) };
+}
+
 describe('AcmeClientCa against pebble', () => {
   const pebble = usePebble();
   const keys = new NodeKeyFactory();
@@ -346,19 +369,13 @@ describe('AcmeClientCa with badNonce faults (PEBBLE_WFE_NONCEREJECT=10)', () => 
       polling: FAST_POLLING,
       logger,
     });
-    const solver = new ChalltestsrvDns01Solver({ managementUrl: challtestsrvUrl, dnsServer });
-    const keys = new NodeKeyFactory();
-    const domains = [`${uniqueLabel('nonce')}.certloop.test`];
-    const placed = await ca.placeOrder({ domains });
-    const challenges = await ca.pendingDns01Challenges(placed.url);
-    const records = challenges.map((c) => ({ name: c.recordName, value: c.recordValue }));
-    await solver.present(records);
-    await solver.waitForPropagation(records);
-    await ca.answerChallenges(challenges);
-    const csr = await keys.createCsr(await keys.generate('ec-p256'), domains);
-    const finalized = await ca.finalize(placed.url, csr);
+    const { placed, domains, finalized, fullchain } = await issueSingle(
+      ca,
+      { challtestsrvUrl, dnsServer },
+      'nonce',
+    );
     expect(finalized.status).toBe('valid');
-    expect(sans(leafAndIssuer(await ca.downloadCertificate(placed.url)).leaf)).toEqual(domains);
+    expect(sans(leafAndIssuer(fullchain).leaf)).toEqual(domains);
     for (let i = 0; i < 100; i++) expect((await ca.getOrder(placed.url)).status).toBe('valid');
     const badNonces = logger.lines.filter((line) => line.message.startsWith('acme badNonce'));
     expect(badNonces.length).toBeGreaterThan(0);
@@ -391,20 +408,8 @@ describe('AcmeClientCa request economy, through a counting and fault-injecting p
     });
   }
 
-  async function issueThrough(ca: AcmeClientCa, label: string): Promise<string> {
-    const { challtestsrvUrl, dnsServer } = pebble();
-    const solver = new ChalltestsrvDns01Solver({ managementUrl: challtestsrvUrl, dnsServer });
-    const keys = new NodeKeyFactory();
-    const domains = [`${uniqueLabel(label)}.certloop.test`];
-    const placed = await ca.placeOrder({ domains });
-    const challenges = await ca.pendingDns01Challenges(placed.url);
-    const records = challenges.map((c) => ({ name: c.recordName, value: c.recordValue }));
-    await solver.present(records);
-    await solver.waitForPropagation(records);
-    await ca.answerChallenges(challenges);
-    await ca.finalize(placed.url, await keys.createCsr(await keys.generate('ec-p256'), domains));
-    return ca.downloadCertificate(placed.url);
-  }
+  const issueThrough = async (ca: AcmeClientCa, label: string): Promise<string> =>
+    (await issueSingle(ca, pebble(), label)).fullchain;
 
   it('asks for one fresh nonce per instance and reuses the Replay-Nonce of each answer', async () => {
     const from = proxy.log.length;
