@@ -644,6 +644,21 @@ describe('AcmeClientCa error translation against a scripted CA', () => {
     expect(orderRequests).toBe(6); // acme-client's own 5 retries on 5xx, then us
   }, 20_000);
 
+  it('lets the library retry a 5xx without Retry-After once (after 5 s), not five times (75 s)', async () => {
+    orderRequests = 0;
+    orderAnswer = (res) =>
+      problem(res, 503, {
+        type: 'urn:ietf:params:acme:error:serverInternal',
+        detail: 'maintenance',
+      });
+    const started = Date.now();
+    const error = await rejection(scriptedCa().placeOrder({ domains: ['b.certloop.test'] }));
+    expect(error.kind).toBe('transient');
+    expect(error.message).toContain('maintenance');
+    expect(orderRequests).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4_500);
+  }, 20_000);
+
   it('hands a 5xx with a long Retry-After to the scheduler at once, without sleeping in the library', async () => {
     orderRequests = 0;
     orderAnswer = (res) =>

@@ -139,25 +139,31 @@ function asksToWait(error: unknown): boolean {
 }
 
 /**
- * Stops acme-client's axios interceptor from sleeping on an answer that asks to wait:
- * HTTP 429 (it would wait for Retry-After, up to five times, before giving up) and a 5xx
- * whose Retry-After exceeds LIBRARY_RETRY_AFTER_LIMIT_MS (it would sleep that long, five
- * times, inside the worker). Such an answer surfaces at once (`rate-limited`, or
- * `transient` with its Retry-After) and the scheduler owns the waiting. Response
- * transforms run with the request config as `this`, the same object the retry
- * interceptor reads next.
+ * Limits acme-client's axios interceptor, which retries a 429 or 5xx answer five times
+ * and sleeps before each retry: for the Retry-After, or 5 s, 10 s ... 25 s (75 s in all)
+ * when there is none. Response transforms run with the request config as `this`, the
+ * same object the retry interceptor reads next, so setting `retryAttempt` past the
+ * library's maximum ends its retries.
+ * - HTTP 429, and a 5xx whose Retry-After exceeds LIBRARY_RETRY_AFTER_LIMIT_MS: no retry
+ *   at all. The answer surfaces at once (`rate-limited`, or `transient` with its
+ *   Retry-After) and the scheduler owns the waiting.
+ * - A 5xx without Retry-After: one retry (after the library's 5 s) for a blip, then the
+ *   answer surfaces as `transient` and the backoff table takes over, rather than a worker
+ *   sleeping 75 s against a CA that is down.
+ * - A 5xx with a short Retry-After keeps the library's five retries (at most 50 s).
  */
-function noRetryWhenAskedToWait(
+function limitLibraryRetries(
   this: { retryAttempt?: number },
   data: unknown,
   headers: unknown,
   status?: number,
 ) {
+  const serverError = status !== undefined && status >= 500;
+  const retryAfterMs = retryAfterMsOf(headers);
   if (
     status === 429 ||
-    (status !== undefined &&
-      status >= 500 &&
-      (retryAfterMsOf(headers) ?? 0) > LIBRARY_RETRY_AFTER_LIMIT_MS)
+    (serverError && (retryAfterMs ?? 0) > LIBRARY_RETRY_AFTER_LIMIT_MS) ||
+    (serverError && retryAfterMs === undefined && (this.retryAttempt ?? 0) >= 1)
   ) {
     this.retryAttempt = Number.POSITIVE_INFINITY;
   }
@@ -365,7 +371,7 @@ export class AcmeClientCa implements AcmeCa {
    * process (every other client would then trust pebble's listener), this wraps the
    * `request` method of this client's own HTTP layer: it adds this instance's HTTPS
    * agent, a timeout and the rule against sleeping on answers that ask to wait
-   * (noRetryWhenAskedToWait), and turns error responses into AcmeProblemError,
+   * (limitLibraryRetries), and turns error responses into AcmeProblemError,
    * which keeps the problem type, status and Retry-After that the library's own errors
    * drop. `badNonce` answers pass through so that the library can retry them.
    *
@@ -389,7 +395,7 @@ export class AcmeClientCa implements AcmeCa {
     const defaults = acmeAxios.defaults.transformResponse;
     const transforms = [
       ...(Array.isArray(defaults) ? defaults : defaults ? [defaults] : []),
-      noRetryWhenAskedToWait,
+      limitLibraryRetries,
     ];
     const agent = this.#agent;
     const timeout = this.#options.requestTimeoutMs ?? 30_000;
