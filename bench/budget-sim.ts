@@ -10,10 +10,11 @@
  * - the "worker" takes what was enqueued, `workerDelayMs` after the planner run (default
  *   0, at most the budget's slack: beyond it the budget no longer covers the orders), and
  *   issues it. An order counts at the instant the worker places it. A delay longer than
- *   the planner period lets the next run admit the same still-due records again (the
- *   planner writes no record): they use budget twice, and the second work item finds
- *   nothing to do. `--quick --worker core --worker-delay-seconds 600` shows the cost:
- *   0.6937 instead of 0.6671, renewals up to 2.5 days past renewAt instead of 2.1 hours.
+ *   the planner period means the next run finds the same records still due and still in
+ *   the queue: the ledger's in-flight memory (planDueWork) keeps it from queueing and
+ *   counting them again. `--quick --worker core --worker-delay-seconds 600` shows what
+ *   that memory is worth: 0.6672 with it, 0.6937 without (renewals up to 2.3 hours past
+ *   renewAt with it, 2.5 days without); the full size with that delay gives 0.6671.
  *
  * Two workers, both on the real records and the real decisions:
  * - `service` (default with --quick): the real `issueCertificates` service (lease,

@@ -125,3 +125,63 @@ function whenRoom(
 function isEntry(entry: LedgerEntry): boolean {
   return Number.isFinite(entry.at) && Number.isInteger(entry.count) && entry.count > 0;
 }
+
+/**
+ * Records admitted recently, by key (the service derives it from the record id and the
+ * `nextAttemptAt` it was admitted at), with the instant of their admission. A record stays "in flight" for `slackMs` after its admission: by the
+ * budget's own assumption its worker places the order within that time. A planner run
+ * in that time must not admit it again: it would queue it twice and, worse, count it
+ * against the budget twice, so that a slow queue (workers busy longer than one planner
+ * period) would hold back other work for nothing.
+ */
+export type InFlight = Readonly<Record<string, Instant>>;
+
+/**
+ * Most in-flight keys a ledger remembers. Admissions inside one slack period are at most
+ * the budget's orders (300 by default), so this is only reached with a very large
+ * budget; then the oldest are forgotten, and such a record may be queued twice (safe:
+ * workers lease and re-check; only the budget is spent twice).
+ */
+export const MAX_IN_FLIGHT = 2_000;
+
+/**
+ * Splits due keys into those that may be admitted and those still in flight (admitted
+ * less than `slackMs` before `now`, by this planner or one whose clock differs by up to
+ * LEDGER_CLOCK_MARGIN: an admission stamped later than `now` still counts). Pure; keeps
+ * the order of `due`.
+ */
+export function withoutInFlight<T>(
+  due: readonly T[],
+  keyOf: (item: T) => string,
+  inFlight: InFlight,
+  now: Instant,
+  budget: OrderBudget,
+): { admissible: T[]; inFlight: T[] } {
+  const admissible: T[] = [];
+  const flying: T[] = [];
+  for (const item of due) {
+    const at = inFlight[keyOf(item)];
+    if (at !== undefined && Number.isFinite(at) && at > now - budget.slackMs) flying.push(item);
+    else admissible.push(item);
+  }
+  return { admissible, inFlight: flying };
+}
+
+/**
+ * The in-flight memory to store after admitting `keys` at `now`: entries older than
+ * `slackMs + LEDGER_CLOCK_MARGIN` dropped, the admitted keys added (or re-stamped), and at
+ * most MAX_IN_FLIGHT kept, the newest. Pure.
+ */
+export function rememberInFlight(
+  inFlight: InFlight,
+  keys: readonly string[],
+  now: Instant,
+  budget: OrderBudget,
+): Record<string, Instant> {
+  const horizon = now - budget.slackMs - LEDGER_CLOCK_MARGIN;
+  const kept = Object.entries(inFlight).filter(([, at]) => Number.isFinite(at) && at > horizon);
+  const merged = new Map<string, Instant>(kept);
+  for (const key of keys) merged.set(key, Math.max(now, merged.get(key) ?? now));
+  const newest = [...merged].sort((a, b) => b[1] - a[1]).slice(0, MAX_IN_FLIGHT);
+  return Object.fromEntries(newest);
+}

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { CertloopError } from '../core/errors.js';
 import {
   type Admission,
   admissionSpan,
   admitWithinBudget,
   type LedgerEntry,
+  rememberInFlight,
+  withoutInFlight,
 } from '../core/order-ledger.js';
 import type { OrderBudget } from '../core/renewal-budget.js';
 import { type Instant, iso } from '../core/time.js';
@@ -31,6 +34,11 @@ export interface PlanReport {
   failed: number;
   /** Due records left for a later run because the CA's order budget is spent. */
   heldByBudget: number;
+  /**
+   * Due records an earlier run admitted less than the budget's slack ago: still queued
+   * or being worked on, so neither queued nor counted again.
+   */
+  inFlight: number;
   /** Seconds the oldest due record has been waiting (0 when none). */
   oldestDueSeconds: number;
 }
@@ -41,6 +49,19 @@ export const ORDER_LEDGER = 'order-ledger';
 /** What the order ledger document holds. */
 export interface OrderLedgerDocument {
   entries: LedgerEntry[];
+  /** Records admitted within the budget's slack: inFlightKey(id) -> admission instant. */
+  inFlight?: Record<string, Instant>;
+}
+
+/**
+ * A due record's key in the ledger's in-flight memory: its id (an ARN: long, so hashed;
+ * 64 bits will do) with the `nextAttemptAt` it was admitted at. A worker that got to the
+ * record moved that time (issued: to the renewal; failed: to the backoff table's retry),
+ * so a record that comes due again after being worked on has a new key and is admitted
+ * at once; only a record nobody has touched yet stays in flight.
+ */
+export function inFlightKey(id: string, nextAttemptAt: Instant): string {
+  return createHash('sha256').update(`${id}\u0000${nextAttemptAt}`).digest('hex').slice(0, 16);
 }
 
 /** Conditional writes of the ledger tried per run before giving up (concurrent planners). */
@@ -67,9 +88,13 @@ export const LEDGER_WRITE_ATTEMPTS = 4;
  * meets a wave of ordinary renewals therefore finishes later than its reported window,
  * but the CA's limit holds.
  *
- * It writes no certificate record: a record queued twice (the planner ran again before
- * a worker got to it) is harmless, because workers lease and re-check, though it is
- * counted against the budget each time it is admitted.
+ * It writes no certificate record. A record it admitted stays in the ledger's in-flight
+ * memory (inFlightKey: its id and the nextAttemptAt it was admitted at) for the budget's
+ * slack, the time a worker has to place its order: a run in that time neither queues it
+ * again nor counts it again (`inFlight` in the report), so a queue that drains slower
+ * than the planner's period does not spend the budget twice. A record a worker has
+ * worked on (its nextAttemptAt moved) is admitted again as soon as it is due; one
+ * still untouched after the slack (its message was lost) is admitted again then.
  */
 export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promise<PlanReport> {
   const now = deps.clock.now();
@@ -77,9 +102,11 @@ export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promis
   // findDue answers oldest first; sorted again (stable) so that the admitted ones are the
   // earliest due whatever the store.
   const due = [...found].sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
-  const claim =
-    due.length > 0 ? await claimBudget(deps, now, due.length) : { admission: undefined };
-  const admitted = due.slice(0, claim.admission?.admitted ?? 0);
+  const claim: Claim =
+    due.length > 0
+      ? await claimBudget(deps, now, due)
+      : { admission: undefined, admitted: [], inFlight: 0 };
+  const { admitted } = claim;
   const result =
     admitted.length > 0
       ? await deps.queue.enqueue(admitted.map((ref) => ({ id: ref.id, dueAt: ref.nextAttemptAt })))
@@ -96,7 +123,8 @@ export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promis
     due: due.length,
     enqueued: result.accepted,
     failed: result.failed.length,
-    heldByBudget: due.length - admitted.length,
+    heldByBudget: due.length - claim.inFlight - admitted.length,
+    inFlight: claim.inFlight,
     oldestDueSeconds: Math.round((now - oldest) / 1000),
   };
   deps.logger.info('plan finished', {
@@ -124,22 +152,53 @@ export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promis
  * with a conditional write. On a conflict (another planner wrote meanwhile) it starts
  * over from a fresh read; when every attempt conflicts it admits nothing.
  */
+interface Claim {
+  admission: Admission | undefined;
+  /** The due records to queue now, earliest due first. */
+  admitted: DueRef[];
+  /** Due records left alone because an earlier run admitted them within the slack. */
+  inFlight: number;
+  contended?: true;
+}
+
+type DueRef = Awaited<ReturnType<CertificateRecordStore['findDue']>>[number];
+
 async function claimBudget(
   deps: PlannerDeps,
   now: Instant,
-  due: number,
-): Promise<{ admission: Admission | undefined; contended?: true }> {
+  due: readonly DueRef[],
+): Promise<Claim> {
+  let inFlight = 0;
   for (let attempt = 0; attempt < LEDGER_WRITE_ATTEMPTS; attempt++) {
     const stored = await deps.control.get<OrderLedgerDocument>(ORDER_LEDGER);
-    const admission = admitWithinBudget(stored?.value.entries ?? [], now, deps.budget, due);
-    if (admission.admitted === 0) return { admission };
+    const remembered = stored?.value.inFlight ?? {};
+    const split = withoutInFlight(
+      due,
+      (ref) => inFlightKey(ref.id, ref.nextAttemptAt),
+      remembered,
+      now,
+      deps.budget,
+    );
+    inFlight = split.inFlight.length;
+    const admission = admitWithinBudget(
+      stored?.value.entries ?? [],
+      now,
+      deps.budget,
+      split.admissible.length,
+    );
+    const admitted = split.admissible.slice(0, admission.admitted);
+    if (admitted.length === 0) return { admission, admitted, inFlight };
+    const keys = admitted.map((ref) => inFlightKey(ref.id, ref.nextAttemptAt));
     try {
       await deps.control.put<OrderLedgerDocument>(
         ORDER_LEDGER,
-        { entries: admission.ledger },
+        {
+          entries: admission.ledger,
+          inFlight: rememberInFlight(remembered, keys, now, deps.budget),
+        },
         stored?.version,
       );
-      return { admission };
+      return { admission, admitted, inFlight };
     } catch (error) {
       if (!(error instanceof CertloopError && error.kind === 'conflict')) throw error;
       deps.logger.debug('order ledger changed under this planner; reading it again', {
@@ -152,5 +211,5 @@ async function claimBudget(
     rule: 'BudgetContended',
     attempts: LEDGER_WRITE_ATTEMPTS,
   });
-  return { admission: undefined, contended: true };
+  return { admission: undefined, admitted: [], inFlight, contended: true };
 }

@@ -6,7 +6,10 @@ import {
   admitWithinBudget,
   LEDGER_CLOCK_MARGIN,
   type LedgerEntry,
+  MAX_IN_FLIGHT,
   MAX_LEDGER_ENTRIES,
+  rememberInFlight,
+  withoutInFlight,
 } from '../../../src/core/order-ledger.js';
 import {
   DEFAULT_ORDER_BUDGET,
@@ -251,5 +254,76 @@ describe('admitWithinBudget', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('in-flight memory (withoutInFlight, rememberInFlight)', () => {
+  const keyOf = (key: string) => key;
+
+  it('keeps a key in flight for the slack after its admission, then lets it go', () => {
+    const slack = DEFAULT_ORDER_BUDGET.slackMs;
+    const memory = rememberInFlight({}, ['a', 'b'], NOW, DEFAULT_ORDER_BUDGET);
+    expect(
+      withoutInFlight(['a', 'b', 'c'], keyOf, memory, NOW + slack - 1, DEFAULT_ORDER_BUDGET),
+    ).toEqual({ admissible: ['c'], inFlight: ['a', 'b'] });
+    expect(
+      withoutInFlight(['a', 'b', 'c'], keyOf, memory, NOW + slack, DEFAULT_ORDER_BUDGET).admissible,
+    ).toEqual(['a', 'b', 'c']);
+    // Forgotten once the slack and the clock margin have passed.
+    expect(
+      rememberInFlight(memory, ['c'], NOW + slack + LEDGER_CLOCK_MARGIN, DEFAULT_ORDER_BUDGET),
+    ).toEqual({ c: NOW + slack + LEDGER_CLOCK_MARGIN });
+  });
+
+  it('property: runs of a planner never admit a key twice within the slack, and the memory stays bounded', () => {
+    fc.assert(
+      fc.property(
+        budgets,
+        fc.array(
+          fc.record({
+            gap: fc.integer({ min: 0, max: 20 * MINUTE }),
+            due: fc.uniqueArray(fc.integer({ min: 0, max: 40 }), { maxLength: 40 }),
+          }),
+          { maxLength: 30 },
+        ),
+        (budget, runs) => {
+          let memory: Record<string, number> = {};
+          let now = NOW;
+          const admittedAt = new Map<string, number>();
+          for (const run of runs) {
+            now += run.gap;
+            const due = run.due.map((n) => `k${n}`);
+            const split = withoutInFlight(due, keyOf, memory, now, budget);
+            expect([...split.admissible, ...split.inFlight].sort()).toEqual([...due].sort());
+            for (const key of split.admissible) {
+              const last = admittedAt.get(key);
+              if (last !== undefined) expect(now - last).toBeGreaterThanOrEqual(budget.slackMs);
+              admittedAt.set(key, now);
+            }
+            // A key in flight was admitted within the slack.
+            for (const key of split.inFlight) {
+              expect(now - (admittedAt.get(key) ?? Number.NEGATIVE_INFINITY)).toBeLessThan(
+                budget.slackMs,
+              );
+            }
+            memory = rememberInFlight(memory, split.admissible, now, budget);
+            expect(Object.keys(memory).length).toBeLessThanOrEqual(MAX_IN_FLIGHT);
+            for (const at of Object.values(memory)) {
+              expect(at).toBeGreaterThan(now - budget.slackMs - LEDGER_CLOCK_MARGIN);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it(`remembers at most ${MAX_IN_FLIGHT} keys, the newest`, () => {
+    const many = Array.from({ length: MAX_IN_FLIGHT + 10 }, (_, i) => `k${i}`);
+    const older = rememberInFlight({}, many.slice(0, 10), NOW, DEFAULT_ORDER_BUDGET);
+    const memory = rememberInFlight(older, many.slice(10), NOW + SECOND, DEFAULT_ORDER_BUDGET);
+    expect(Object.keys(memory)).toHaveLength(MAX_IN_FLIGHT);
+    expect(memory.k0).toBeUndefined();
+    expect(memory[`k${MAX_IN_FLIGHT + 9}`]).toBe(NOW + SECOND);
   });
 });

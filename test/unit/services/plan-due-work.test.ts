@@ -215,7 +215,55 @@ describe('planDueWork within the order budget', () => {
       { at: clock.now(), count: 300 },
     ]);
     clock.advance(PERIOD);
-    expect(await planDueWork(planner(), 500)).toMatchObject({ enqueued: 0, heldByBudget: 500 });
+    // The 300 count as admitted (in flight until the slack has passed), the rest is held.
+    expect(await planDueWork(planner(), 500)).toMatchObject({
+      enqueued: 0,
+      inFlight: 300,
+      heldByBudget: 200,
+    });
+  });
+
+  it('neither queues nor counts a record again while it waits in the queue; worked-on ones come back at once', async () => {
+    // A fleet of 20 due records, and room in the budget for all of them.
+    records = new MemoryRecordStore();
+    for (let i = 0; i < 20; i++) {
+      await records.create(aRecord({ id: `web-${i}`, nextAttemptAt: clock.now() - SECOND }));
+    }
+    const budget = { ...DEFAULT_ORDER_BUDGET, orders: 1000 };
+    const deps = (queue: MemoryWorkQueue) => ({ ...planner(queue), budget });
+    const first = new MemoryWorkQueue();
+    expect(await planDueWork(deps(first), 20)).toMatchObject({ due: 20, enqueued: 20 });
+
+    // The workers are slow: the next run finds the same 20 due, all still in the queue.
+    clock.advance(PERIOD);
+    const second = new MemoryWorkQueue();
+    expect(await planDueWork(deps(second), 20)).toMatchObject({
+      due: 20,
+      enqueued: 0,
+      inFlight: 20,
+      heldByBudget: 0,
+    });
+    expect(second.items).toEqual([]);
+    const counted = (await control.get<OrderLedgerDocument>(ORDER_LEDGER))?.value.entries ?? [];
+    expect(counted.reduce((sum, entry) => sum + entry.count, 0)).toBe(20);
+
+    // A worker failed three of them: their retry (a new nextAttemptAt) is due a minute on.
+    const failedIds = first.take(3).map((item) => item.id);
+    for (const id of failedIds) {
+      const record = await records.get(id);
+      if (record)
+        await records.put({ ...record, nextAttemptAt: clock.now() + MINUTE }, record.version);
+    }
+    clock.advance(2 * MINUTE);
+    const third = new MemoryWorkQueue();
+    expect(await planDueWork(deps(third), 20)).toMatchObject({ enqueued: 3, inFlight: 17 });
+    expect(third.items.map((item) => item.id).sort()).toEqual([...failedIds].sort());
+
+    // The other 17 were never worked on (their messages were lost): once the slack has
+    // passed since their admission they are admitted again; the 3 are still in flight.
+    clock.advance(DEFAULT_ORDER_BUDGET.slackMs - PERIOD - 2 * MINUTE + 1);
+    const fourth = new MemoryWorkQueue();
+    expect(await planDueWork(deps(fourth), 20)).toMatchObject({ enqueued: 17, inFlight: 3 });
   });
 
   it('fails without enqueueing when the ledger cannot be read', async () => {
