@@ -423,6 +423,39 @@ describe('R3: the engine against a fault-injecting proxy in front of pebble', ()
     },
   );
 
+  // A CA down without a Retry-After: acme-client would retry five times over 75 s; the
+  // adapter leaves it one retry (after 5 s), then the backoff table takes over.
+  it('(c) 500 without Retry-After on newOrder: one library retry per attempt, then the backoff table', async () => {
+    const id = 'c-down-no-retry-after';
+    await h.register({ id, domains: [domainOf(id)] });
+    proxy.inject({
+      step: 'newOrder',
+      domains: [domainOf(id)],
+      fault: { type: 'serverError', status: 500 },
+      times: Number.POSITIVE_INFINITY,
+    });
+    const before = proxy.log.length;
+    const at = h.clock.now();
+    const wallStart = Date.now();
+    const report = await tick();
+    expect(report.outcomes).toEqual([
+      expect.objectContaining({ id, outcome: 'failed', reason: 'backoff-table' }),
+    ]);
+    expect(Date.now() - wallStart).toBeLessThan(15_000);
+    const hits = proxy.since(before).filter((e) => e.step === 'newOrder' && e.fault);
+    expect(hits).toHaveLength(2);
+    const failed = await record(id);
+    expect(failed).toMatchObject({ status: 'failing', failures: 1 });
+    expect(failed.lastError).toMatchObject({ kind: 'transient', at });
+    const delay = (failed.nextAttemptAt ?? 0) - at;
+    expect(delay).toBeGreaterThanOrEqual((BACKOFF_TABLE[0] ?? 0) * (1 - BACKOFF_JITTER));
+    expect(delay).toBeLessThanOrEqual(BACKOFF_TABLE[0] ?? 0);
+    proxy.clearFaults();
+    h.clock.set(failed.nextAttemptAt ?? 0);
+    expect((await tick()).counts.issued).toBe(1);
+    await expectIssuedOnce(id);
+  });
+
   // -------------------------------------------------------------------------------------
   // (e) 503 with a long Retry-After: handed to the scheduler, not slept on in the worker.
   // -------------------------------------------------------------------------------------
