@@ -7,12 +7,14 @@ import { StructuredLogger } from '../src/adapters/logging/powertools-logger.js';
 import { PayloadError, parseRenewPayload } from '../src/app/renew-payload.js';
 import { systemClock } from '../src/app/system-clock.js';
 import { ENV } from '../src/config/environment.js';
-import { DEFAULT_ORDER_BUDGET } from '../src/core/renewal-budget.js';
+import { readBudget } from '../src/config/runtime-config.js';
+import { budgetStatus } from '../src/core/order-ledger.js';
 import { openLocalRecords } from '../src/local/local-records.js';
 import type { CertificateRecordStore } from '../src/ports/certificate-records.js';
 import type { ControlRecords } from '../src/ports/control-records.js';
 import { forceRenewal } from '../src/services/force-renewal.js';
-import { renderStatusTable } from './status-table.js';
+import { ORDER_LEDGER, type OrderLedgerDocument } from '../src/services/plan-due-work.js';
+import { renderBudgetLine, renderStatusTable } from './status-table.js';
 
 interface Target {
   stateDir: string;
@@ -75,8 +77,12 @@ export function registerOperationsCommands(program: Command): void {
             )}\n`,
           );
         } else {
+          const now = Date.now();
+          const ledger = await opened.control.get<OrderLedgerDocument>(ORDER_LEDGER);
+          const budget = budgetStatus(ledger?.value.entries ?? [], now, readBudget(process.env));
           process.stdout.write(
-            `${renderStatusTable(records, Date.now())}\n${records.length} certificates in ${opened.where}\n`,
+            `${renderStatusTable(records, now)}\n${records.length} certificates in ${opened.where}\n` +
+              `${renderBudgetLine(budget, now)}\n`,
           );
         }
       } finally {
@@ -139,7 +145,7 @@ export function registerOperationsCommands(program: Command): void {
               control: opened.control,
               clock: systemClock,
               logger: new StructuredLogger({ level: 'WARN' }),
-              budget: DEFAULT_ORDER_BUDGET,
+              budget: readBudget(process.env),
               onProgress: (done, total) => {
                 if (options.json || total < 2) return;
                 if (!started) bar.start(total, 0);

@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { CertificateRecord } from '../src/core/certificate-record.js';
+import type { BudgetStatus } from '../src/core/order-ledger.js';
 
 const day = 86_400_000;
 
@@ -35,4 +36,18 @@ export function renderStatusTable(records: readonly CertificateRecord[], now: nu
     ]);
   }
   return table.toString();
+}
+
+function duration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  const hours = Math.floor(minutes / 60);
+  return hours > 0 ? `${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ''}` : `${minutes} min`;
+}
+
+/** One line on the CA's order budget, as the planner's ledger has it. */
+export function renderBudgetLine(status: BudgetStatus, now: number): string {
+  const head = `CA order budget: ${status.used} of ${status.orders} orders admitted in the last ${duration(status.spanMs)}`;
+  if (status.roomAt === undefined)
+    return `${head}; room for ${status.orders - status.used} more now`;
+  return `${head}; due records wait for room at ${when(status.roomAt, now)}`;
 }

@@ -306,7 +306,7 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
 }
 
 /** CERTLOOP_BUDGET_*: the CA's new-order budget (defaults: DEFAULT_ORDER_BUDGET). */
-function readBudget(env: Env): OrderBudget {
+export function readBudget(env: Env = process.env): OrderBudget {
   return {
     orders: integer(env, ENV.budgetOrders, DEFAULT_ORDER_BUDGET.orders, 1, 100_000),
     windowMs:

@@ -185,3 +185,29 @@ export function rememberInFlight(
   const newest = [...merged].sort((a, b) => b[1] - a[1]).slice(0, MAX_IN_FLIGHT);
   return Object.fromEntries(newest);
 }
+
+/** How much of the budget the ledger has spent at `now`: what `certloop status` shows. */
+export interface BudgetStatus {
+  /** Admissions counted in the span that ends at `now`. */
+  used: number;
+  orders: number;
+  spanMs: number;
+  /** When there is room for one more admission, if there is none now. */
+  roomAt?: Instant;
+}
+
+/** Pure: the budget's state for a stored ledger (entries in any order, possibly stale). */
+export function budgetStatus(
+  ledger: readonly LedgerEntry[],
+  now: Instant,
+  budget: OrderBudget,
+): BudgetStatus {
+  const used = admissionsInSpan(ledger, now, budget);
+  const probe = admitWithinBudget(ledger, now, budget, 1);
+  return {
+    used,
+    orders: budget.orders,
+    spanMs: admissionSpan(budget),
+    ...(probe.admitted === 0 && probe.roomAt !== undefined ? { roomAt: probe.roomAt } : {}),
+  };
+}

@@ -52,6 +52,10 @@ describe('certloop status and renew in local mode', () => {
     expect(table.code).toBe(0);
     for (const name of ['www', 'wildcard', 'api']) expect(table.stdout).toContain(name);
     expect(table.stdout).toContain('3 certificates in local state');
+    // Local mode admitted the three through the planner's ledger, like the AWS planner.
+    expect(table.stdout).toContain(
+      'CA order budget: 3 of 300 orders admitted in the last 3 h 10 min; room for 297 more now',
+    );
     const json = JSON.parse(
       (await certloop('status', '--state-dir', stateDir, '--json')).stdout,
     ) as Array<{ id: string; status: string; current?: { serial: string } }>;

@@ -4,6 +4,7 @@ import {
   admissionSpan,
   admissionsInSpan,
   admitWithinBudget,
+  budgetStatus,
   LEDGER_CLOCK_MARGIN,
   type LedgerEntry,
   MAX_IN_FLIGHT,
@@ -325,5 +326,29 @@ describe('in-flight memory (withoutInFlight, rememberInFlight)', () => {
     expect(Object.keys(memory)).toHaveLength(MAX_IN_FLIGHT);
     expect(memory.k0).toBeUndefined();
     expect(memory[`k${MAX_IN_FLIGHT + 9}`]).toBe(NOW + SECOND);
+  });
+});
+
+describe('budgetStatus', () => {
+  it('says how much of the span is spent, and when a full budget has room again', () => {
+    expect(budgetStatus([], NOW, DEFAULT_ORDER_BUDGET)).toEqual({
+      used: 0,
+      orders: 300,
+      spanMs: SPAN,
+    });
+    const ledger = [
+      { at: NOW - SPAN - MINUTE, count: 300 }, // outside the span: not counted
+      { at: NOW - HOUR, count: 200 },
+      { at: NOW - MINUTE, count: 100 },
+    ];
+    expect(budgetStatus(ledger, NOW, DEFAULT_ORDER_BUDGET)).toEqual({
+      used: 300,
+      orders: 300,
+      spanMs: SPAN,
+      roomAt: NOW - HOUR + SPAN,
+    });
+    expect(budgetStatus(ledger.slice(1, 2), NOW, DEFAULT_ORDER_BUDGET)).not.toHaveProperty(
+      'roomAt',
+    );
   });
 });
