@@ -404,7 +404,8 @@ describe('AcmeClientCa request economy, through a counting and fault-injecting p
       secrets: new MemorySecretStore(),
       trustedCaPem: proxy.caPem,
       polling: FAST_POLLING,
-      requestTimeoutMs: 1_000,
+      // Short, so that the held requests below cost little; long enough for a busy pebble.
+      requestTimeoutMs: 2_500,
     });
   }
 
