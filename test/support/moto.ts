@@ -223,6 +223,7 @@ const ENV = {
   AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: undefined,
   AWS_ENDPOINT_URL_ROUTE_53: undefined,
   AWS_ENDPOINT_URL_SQS: undefined,
+  AWS_ENDPOINT_URL_ACM: undefined,
 } satisfies Record<string, string | undefined>;
 
 /**
