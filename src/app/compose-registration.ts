@@ -50,6 +50,7 @@ export function composeRegistration(
     policy: { allowedSuffixes: config.allowedSuffixes, maxNames: config.maxNames },
     issuerNames: Object.keys(config.issuers),
     defaultIssuer: config.defaultIssuer,
+    acmImport: config.acmImport,
   };
   const renewal: ForceRenewalDeps = {
     records,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { AcmeClientCa } from '../adapters/acme/acme-client-ca.js';
+import { AcmCertificateImporter } from '../adapters/aws/acm-certificate-importer.js';
 import { Route53Dns01Solver } from '../adapters/aws/route53-dns01-solver.js';
 import { NodeKeyFactory } from '../adapters/crypto/node-key-factory.js';
 import { ChalltestsrvDns01Solver } from '../adapters/local/challtestsrv-dns01-solver.js';
@@ -87,6 +88,7 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     owner: options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     leaseMs: config.leaseMs,
     concurrency: config.concurrency,
+    ...(config.acmImport ? { acm: new AcmCertificateImporter() } : {}),
   };
   return {
     config,

@@ -48,4 +48,6 @@ export const ENV = {
   rotationBatch: 'CERTLOOP_ROTATION_BATCH',
   /** Most records one tick takes. Default 500. */
   maxRecordsPerTick: 'CERTLOOP_MAX_RECORDS_PER_TICK',
+  /** `true`: records tagged `certloop:acm` are also imported into ACM. Default `false`. */
+  acmImport: 'CERTLOOP_ACM_IMPORT',
 } as const;

@@ -39,6 +39,8 @@ export interface RuntimeConfig {
   batchSize: number;
   concurrency: number;
   maxRecordsPerTick: number;
+  /** Records tagged `certloop:acm` are imported into ACM (Secrets Manager deployments only). */
+  acmImport: boolean;
   /**
    * The CA's new-order budget: bulk forced renewals are spread over it, and local mode's
    * planner admits due work within it.
@@ -301,8 +303,22 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
     batchSize: integer(env, ENV.batchSize, 50, 1, 500),
     concurrency: integer(env, ENV.concurrency, 10, 1, 100),
     maxRecordsPerTick: integer(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
+    acmImport: readAcmImport(env, secretStore),
     budget: readBudget(env),
   };
+}
+
+function readAcmImport(env: Env, secretStore: SecretStoreConfig): boolean {
+  const raw = env[ENV.acmImport]?.trim();
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw !== 'true') throw new ConfigError(ENV.acmImport, `"${raw}" is not true or false`);
+  if (secretStore.kind !== 'secrets-manager') {
+    throw new ConfigError(
+      ENV.acmImport,
+      `ACM import needs the secrets-manager store (${ENV.secretStore} is "${secretStore.kind}")`,
+    );
+  }
+  return true;
 }
 
 /** CERTLOOP_BUDGET_*: the CA's new-order budget (defaults: DEFAULT_ORDER_BUDGET). */

@@ -1,3 +1,4 @@
+import type { AcmImport } from './acm-import.js';
 import type { ErrorKind } from './errors.js';
 import type { KeyType } from './key-type.js';
 import type { Instant } from './time.js';
@@ -89,6 +90,8 @@ export interface CertificateRecord {
   /** Incremented by every write; every write conditions on the version it read. */
   version: number;
   order?: InFlightOrder;
+  /** Also import the certificate into ACM (`certloop:acm`), and what was imported. */
+  acm?: AcmImport;
   /** A person asked for a renewal; honoured once for certificates issued before it. */
   forceRenewal?: { reason: string; requestedAt: Instant };
   createdAt: Instant;

@@ -1,3 +1,4 @@
+import { acmImportPending } from './acm-import.js';
 import { type CertificateRecord, isParked, sameNames } from './certificate-record.js';
 import type { Instant } from './time.js';
 
@@ -17,13 +18,16 @@ export type IssuanceReason =
   | 'RenewalForced'
   | 'CertificateExpired'
   | 'RenewalTimeReached'
+  | 'AcmImportPending'
   | 'CertificateUpToDate';
 
 export type IssuanceDecision =
   | { action: 'issue'; reason: IssuanceReason; detail: string }
   | { action: 'skip'; reason: IssuanceReason; detail: string }
   /** Nothing to do now; look again at `nextAttemptAt`. */
-  | { action: 'reschedule'; reason: IssuanceReason; detail: string; nextAttemptAt: Instant };
+  | { action: 'reschedule'; reason: IssuanceReason; detail: string; nextAttemptAt: Instant }
+  /** The certificate is up to date but not yet in ACM: import it, then look again at `nextAttemptAt`. */
+  | { action: 'import'; reason: IssuanceReason; detail: string; nextAttemptAt: Instant };
 
 /** True when a worker should look at the record now. */
 export function isDue(
@@ -119,6 +123,14 @@ export function decideIssuance(record: CertificateRecord, now: Instant): Issuanc
   }
   if (record.order) return issue('NoCertificateYet', 'an order is in flight; resuming it');
   const renewAt = record.renewAt ?? record.current?.notAfter ?? now;
+  if (acmImportPending(record)) {
+    return {
+      action: 'import',
+      reason: 'AcmImportPending',
+      detail: `certificate ${record.current?.serial} is not yet imported into ACM (${record.acm?.arn ?? 'a new certificate'})`,
+      nextAttemptAt: renewAt,
+    };
+  }
   return {
     action: 'reschedule',
     reason: 'CertificateUpToDate',

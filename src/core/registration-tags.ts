@@ -5,19 +5,11 @@ export const TAGS = {
   key: 'certloop:key',
   profile: 'certloop:profile',
   issuer: 'certloop:issuer',
+  acm: 'certloop:acm',
 } as const;
 
 /** The tag of a secret that holds a session-ticket key ring (its value: the set id). */
 export const STEK_TAG = 'certloop:stek';
-
-/**
- * A tag DESIGN.md describes that this version does not act on. It is refused by name
- * rather than ignored, so that nobody believes the certificate reaches ACM.
- */
-const UNSUPPORTED_TAGS: Readonly<Record<string, string>> = {
-  'certloop:acm':
-    'importing into ACM is not supported by this version; remove the tag and the certificate goes to this secret only',
-};
 
 /** What a user asked for, as read from tags or from the local config file. */
 export interface RegistrationRequest {
@@ -29,10 +21,12 @@ export interface RegistrationRequest {
   keyType?: string;
   profile?: string;
   issuer?: string;
+  /** `certloop:acm`: `new` or an ACM certificate ARN to import each certificate into. */
+  acm?: string;
   /** Where it was read from; only tag registrations are unmanaged by a sweep. */
   registeredBy?: 'tags' | 'config';
   /**
-   * Problems with the secret's other `certloop:` tags (misspelt, unsupported, or marking
+   * Problems with the secret's other `certloop:` tags (misspelt, or marking
    * it as a STEK set too); registration makes the record `invalid` with them.
    */
   tagProblems?: readonly string[];
@@ -56,6 +50,7 @@ export function registrationFromTags(
   const keyType = tags[TAGS.key]?.trim();
   const profile = tags[TAGS.profile]?.trim();
   const issuer = tags[TAGS.issuer]?.trim();
+  const acm = tags[TAGS.acm]?.trim();
   const tagProblems = otherTagProblems(tags);
   return {
     id,
@@ -65,6 +60,7 @@ export function registrationFromTags(
     ...(keyType ? { keyType } : {}),
     ...(profile ? { profile } : {}),
     ...(issuer ? { issuer } : {}),
+    ...(acm !== undefined ? { acm } : {}),
     ...(tagProblems.length > 0 ? { tagProblems } : {}),
   };
 }
@@ -84,11 +80,6 @@ function otherTagProblems(tags: Readonly<Record<string, string>>): string[] {
       problems.push(
         `tag "${STEK_TAG}" marks a session-ticket key set; one secret cannot hold both a STEK ring and a certificate`,
       );
-      continue;
-    }
-    const unsupported = UNSUPPORTED_TAGS[key];
-    if (unsupported) {
-      problems.push(`tag "${key}": ${unsupported}`);
       continue;
     }
     const near = KNOWN_TAGS.find((known) => nearlyEqual(key.toLowerCase(), known));

@@ -98,6 +98,8 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       batchSize: 50,
       concurrency: 10,
       maxRecordsPerTick: 500,
+      // Local mode has no ACM to import into.
+      acmImport: false,
       budget: DEFAULT_ORDER_BUDGET,
     };
     const runtime = composeRuntime(runtimeConfig, { logger });

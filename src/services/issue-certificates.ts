@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { acmImportArn, sameSerial } from '../core/acm-import.js';
 import { nextRetry } from '../core/backoff.js';
 import type { CertificateRecord, InFlightOrder } from '../core/certificate-record.js';
 import { type NamePolicy, validateRequestedNames } from '../core/domain-names.js';
@@ -8,6 +9,7 @@ import type { KeyMaterial } from '../core/key-material.js';
 import { chooseRenewalTime } from '../core/renewal-window.js';
 import { type Instant, iso, MINUTE, type Random } from '../core/time.js';
 import type { AcmeCa, Dns01Challenge, OrderState } from '../ports/acme-ca.js';
+import type { CertificateImport, CertificateImporter } from '../ports/certificate-importer.js';
 import type { CertificateRecordStore } from '../ports/certificate-records.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dns01Solver, TxtRecord } from '../ports/dns01-solver.js';
@@ -36,6 +38,8 @@ export interface IssuanceDeps {
   leaseMs: number;
   /** Records worked on in parallel inside one batch. */
   concurrency: number;
+  /** Imports into ACM for records tagged `certloop:acm`; absent where the deployment does not. */
+  acm?: CertificateImporter;
 }
 
 export type Outcome =
@@ -45,6 +49,8 @@ export type Outcome =
   | 'skipped'
   /** Up to date; the next look was moved to its renewal time. */
   | 'rescheduled'
+  /** Up to date, and now imported into ACM too; the next look is at its renewal time. */
+  | 'imported'
   /** Another worker holds the lease, or the record is gone. */
   | 'busy'
   /** A CA or DNS failure; backed off. */
@@ -178,6 +184,9 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
       },
     };
   }
+  if (decision.action === 'import') {
+    return { done: await importCurrent(deps, record, decision.reason, decision.nextAttemptAt) };
+  }
 
   const names = validateRequestedNames({ domains: record.domains }, deps.policy);
   if (!names.ok)
@@ -276,7 +285,11 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
     deps.random,
   );
   const record = p.record;
-  await save(
+  // With an ACM import to follow, the lease is kept for it and the record is due again
+  // when the lease ends: a crash before the import leaves it owed, not forgotten until
+  // the next renewal.
+  const importing = record.acm !== undefined;
+  const saved = await save(
     deps,
     record,
     {
@@ -294,13 +307,13 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
       },
       renewAt: renewal.renewAt,
       renewJitter: renewal.jitter,
-      nextAttemptAt: renewal.renewAt,
+      nextAttemptAt: importing ? now + deps.leaseMs : renewal.renewAt,
       failures: 0,
       lastError: undefined,
       order: undefined,
       forceRenewal: undefined,
     },
-    'release',
+    importing ? 'extend' : 'release',
   );
   await deps.secrets.discardPendingKey(id, order.attemptId).catch(() => undefined);
   deps.logger.info('certificate issued', {
@@ -312,6 +325,32 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
     renewalRule: renewal.rule,
     newSecretVersion: created,
   });
+  if (saved.acm) {
+    try {
+      const arn = await importIntoAcm(deps, saved, {
+        certificate: facts.certificate,
+        chain: facts.chain,
+        privateKey: key,
+      });
+      await save(
+        deps,
+        saved,
+        {
+          acm: { ...saved.acm, arn, importedSerial: facts.serial },
+          nextAttemptAt: renewal.renewAt,
+        },
+        'release',
+      );
+      deps.logger.info('imported into ACM', { record: id, arn, serial: facts.serial });
+    } catch (error) {
+      const failed = await recordFailure(deps, id, saved, asCertloopError(error, 'acm'));
+      return {
+        ...failed,
+        serial: facts.serial,
+        detail: `certificate ${facts.serial} was issued and published to the secret; ${failed.detail}`,
+      };
+    }
+  }
   return {
     id,
     outcome: 'issued',
@@ -319,6 +358,97 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
     serial: facts.serial,
     nextAttemptAt: renewal.renewAt,
   };
+}
+
+/**
+ * The import-only step: the certificate is up to date in the secret but not in ACM (the
+ * tag was added later, or an earlier import failed). The pair is read back from the
+ * secret's current version, which must be the certificate the record knows.
+ */
+async function importCurrent(
+  deps: IssuanceDeps,
+  record: CertificateRecord,
+  reason: IssuanceReason,
+  nextAttemptAt: Instant,
+): Promise<RecordOutcome> {
+  const known = record.current;
+  const acm = record.acm;
+  if (!known || !acm)
+    throw new Error('importCurrent needs a current certificate and an ACM target');
+  const pair = await deps.secrets.readCertificate(record.id, 'current');
+  if (!pair || !sameSerial(pair.serial, known.serial)) {
+    throw new CertloopError(
+      'transient',
+      `the secret's current version holds ${pair ? `certificate ${pair.serial}` : 'no certificate'}, ` +
+        `not ${known.serial} that this record issued; it is not imported into ACM`,
+      { source: 'secrets' },
+    );
+  }
+  const arn = await importIntoAcm(deps, record, pair);
+  await save(
+    deps,
+    record,
+    {
+      acm: { ...acm, arn, importedSerial: known.serial },
+      status: 'active',
+      statusMessage: undefined,
+      failures: 0,
+      lastError: undefined,
+      nextAttemptAt,
+    },
+    'release',
+  );
+  deps.logger.info('imported into ACM', {
+    record: record.id,
+    rule: reason,
+    arn,
+    serial: known.serial,
+    nextAttemptAt: iso(nextAttemptAt),
+  });
+  return { id: record.id, outcome: 'imported', reason, serial: known.serial, nextAttemptAt };
+}
+
+/**
+ * Imports the pair into the record's ACM certificate and returns its ARN. ACM refusing
+ * (denied, unknown ARN, a pair it will not take) never makes the record `invalid`: its
+ * certificate is current in the secret and must keep renewing, so such a failure counts
+ * and backs off like a CA failure, with the reason in the record.
+ */
+async function importIntoAcm(
+  deps: IssuanceDeps,
+  record: CertificateRecord,
+  pair: Pick<CertificateImport, 'certificate' | 'chain' | 'privateKey'>,
+): Promise<string> {
+  const acm = record.acm;
+  if (!acm) throw new Error('importIntoAcm needs an ACM target');
+  if (!deps.acm) {
+    throw new CertloopError(
+      'transient',
+      'the record asks for an ACM import (certloop:acm) but this deployment does not import into ACM; ' +
+        'deploy it with acmImport enabled, or remove the tag',
+      { source: 'acm' },
+    );
+  }
+  const arn = acmImportArn(acm);
+  try {
+    return (
+      await deps.acm.importCertificate({
+        secretId: record.id,
+        ...(arn ? { arn } : {}),
+        ...pair,
+      })
+    ).arn;
+  } catch (error) {
+    const failure = asCertloopError(error, 'acm');
+    if (failure.kind === 'permanent' || failure.kind === 'not-found') {
+      throw new CertloopError(
+        'transient',
+        `${failure.message} The secret holds the current certificate; the import is tried again with backoff.`,
+        { source: 'acm', cause: failure },
+      );
+    }
+    throw failure;
+  }
 }
 
 async function stagedKey(

@@ -1,3 +1,4 @@
+import { acmTargetProblem, nextAcmImport } from '../core/acm-import.js';
 import { type CertificateRecord, sameNames, shardFor } from '../core/certificate-record.js';
 import { type NamePolicy, normalizeName, validateRequestedNames } from '../core/domain-names.js';
 import { CertloopError } from '../core/errors.js';
@@ -17,6 +18,11 @@ export interface RegistrationDeps {
   /** Issuer names this deployment knows. */
   issuerNames: readonly string[];
   defaultIssuer: string;
+  /**
+   * The deployment may import into ACM (the construct's `acmImport`): without it a
+   * `certloop:acm` tag makes the record `invalid` instead of failing at every renewal.
+   */
+  acmImport?: boolean;
 }
 
 export type RegistrationOutcome = 'created' | 'updated' | 'unchanged' | 'invalid';
@@ -26,6 +32,7 @@ interface Request {
   keyType: KeyType;
   profile?: string;
   issuer: string;
+  acm?: string;
   problems: string[];
 }
 
@@ -51,6 +58,16 @@ function readRequest(registration: Registration, deps: RegistrationDeps): Reques
       `profile "${profile.slice(0, 64)}" is not a valid ACME profile name (letters, digits, . _ -)`,
     );
   }
+  const acm = registration.acm;
+  if (acm !== undefined) {
+    const problem = acmTargetProblem(acm);
+    if (problem) problems.push(problem);
+    else if (!deps.acmImport) {
+      problems.push(
+        'tag "certloop:acm": this deployment does not import into ACM; deploy it with acmImport enabled, or remove the tag',
+      );
+    }
+  }
   const requested = names.ok
     ? names.names
     : [
@@ -65,6 +82,7 @@ function readRequest(registration: Registration, deps: RegistrationDeps): Reques
     keyType: isKeyType(keyType) ? keyType : DEFAULT_KEY_TYPE,
     ...(profile ? { profile } : {}),
     issuer,
+    ...(acm !== undefined ? { acm } : {}),
     problems,
   };
 }
@@ -96,6 +114,8 @@ export async function registerCertificate(
       profile: request.profile,
       issuer,
       issuerPinned: pinned ? true : undefined,
+      // An invalid request keeps what was imported, so fixing the tag finds the same ARN.
+      acm: invalid ? existing?.acm : nextAcmImport(existing?.acm, request.acm),
       ...(registration.registeredBy ? { registeredBy: registration.registeredBy } : {}),
       ...(invalid
         ? {
@@ -129,7 +149,8 @@ export async function registerCertificate(
         existing.keyType === request.keyType &&
         existing.profile === request.profile &&
         existing.issuer === issuer &&
-        Boolean(existing.issuerPinned) === pinned;
+        Boolean(existing.issuerPinned) === pinned &&
+        existing.acm?.target === fields.acm?.target;
       if (
         same &&
         existing.status !== 'unmanaged' &&

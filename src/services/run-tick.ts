@@ -47,6 +47,7 @@ export function countOutcomes(outcomes: readonly RecordOutcome[]): Record<Outcom
     issued: 0,
     skipped: 0,
     rescheduled: 0,
+    imported: 0,
     busy: 0,
     failed: 0,
     invalid: 0,

@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ACMClient, GetCertificateCommand, ListCertificatesCommand } from '@aws-sdk/client-acm';
 import {
   CreateHostedZoneCommand,
   ListResourceRecordSetsCommand,
@@ -461,5 +462,77 @@ describe('the AWS pipeline on moto + dynalite + pebble: tags -> sweep -> planner
     expect(record?.nextAttemptAt).toBeGreaterThanOrEqual(before + 59_000);
     // The order is kept: the next attempt resumes it instead of placing a new one.
     expect(record?.order).toBeDefined();
+  });
+
+  it('imports into ACM when the deployment enables it: a new ACM certificate, re-imported into the same ARN when the names change', async () => {
+    const acmRuntime = composeRuntime(readRuntimeConfig({ ...env, [ENV.acmImport]: 'true' }), {
+      logger: new StructuredLogger({ serviceName: 'certloop-pipeline-test' }),
+      decorateDns: (route53Solver) =>
+        new MirroredDns01Solver(
+          route53Solver,
+          new ChalltestsrvDns01Solver({
+            managementUrl: pebble.challtestsrvUrl,
+            dnsServer: pebble.dnsServer,
+          }),
+        ),
+    });
+    const sm = new SecretsManagerClient({});
+    const store = new SecretsManagerSecretStore({ client: sm });
+    const acm = new ACMClient({});
+    const created = await sm.send(
+      new CreateSecretCommand({
+        Name: 'tls/behind-a-load-balancer',
+        Tags: [
+          { Key: 'certloop:domains', Value: 'lb.example.com' },
+          { Key: 'certloop:acm', Value: 'new' },
+        ],
+      }),
+    );
+    const id = created.ARN ?? '';
+    const acmSerial = async (arn: string) => {
+      const held = await acm.send(new GetCertificateCommand({ CertificateArn: arn }));
+      return new X509Certificate(held.Certificate ?? '').serialNumber;
+    };
+
+    expect((await acmRuntime.sweep?.())?.outcomes).toMatchObject({ created: 1, error: 0 });
+    // Record c of the batch test above is still due (its failure could not be recorded).
+    const planned = await planner.plan();
+    expect(planned.enqueued).toBeGreaterThanOrEqual(1);
+    expect(await drainQueue(createWorkerHandler(acmRuntime, metrics))).toEqual({
+      messages: planned.enqueued,
+      failures: [],
+    });
+    const first = await acmRuntime.registration.records.get(id);
+    const arn = first?.acm?.arn ?? '';
+    expect(arn).toMatch(/^arn:aws:acm:us-east-1:\d{12}:certificate\//);
+    const firstSecret = await store.readCertificate(id, 'current');
+    expect(await acmSerial(arn)).toBe(firstSecret?.serial);
+    expect(first?.acm?.importedSerial).toBe(firstSecret?.serial);
+
+    await sm.send(
+      new TagResourceCommand({
+        SecretId: id,
+        Tags: [{ Key: 'certloop:domains', Value: 'lb.example.com api.example.com' }],
+      }),
+    );
+    expect((await acmRuntime.sweep?.())?.outcomes).toMatchObject({ updated: 1 });
+    expect(await planner.plan()).toMatchObject({ due: 1 });
+    expect(await drainQueue(createWorkerHandler(acmRuntime, metrics))).toEqual({
+      messages: 1,
+      failures: [],
+    });
+    const second = await store.readCertificate(id, 'current');
+    expect(second?.domains).toEqual(['api.example.com', 'lb.example.com']);
+    expect((await acmRuntime.registration.records.get(id))?.acm).toEqual({
+      target: 'new',
+      arn,
+      importedSerial: second?.serial,
+    });
+    expect(await acmSerial(arn)).toBe(second?.serial);
+    expect(
+      (await acm.send(new ListCertificatesCommand({}))).CertificateSummaryList?.map(
+        (c) => c.CertificateArn,
+      ),
+    ).toEqual([arn]);
   });
 });

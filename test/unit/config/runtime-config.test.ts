@@ -78,6 +78,18 @@ describe('readRuntimeConfig', () => {
     });
   });
 
+  it('imports into ACM only when CERTLOOP_ACM_IMPORT is true, and only with Secrets Manager', () => {
+    expect(readRuntimeConfig(onAws).acmImport).toBe(false);
+    expect(readRuntimeConfig({ ...onAws, [ENV.acmImport]: 'false' }).acmImport).toBe(false);
+    expect(readRuntimeConfig({ ...onAws, [ENV.acmImport]: ' true ' }).acmImport).toBe(true);
+    expect(() => readRuntimeConfig({ ...onAws, [ENV.acmImport]: 'yes' })).toThrow(
+      /^CERTLOOP_ACM_IMPORT: "yes" is not true or false$/,
+    );
+    expect(() => readRuntimeConfig({ ...valid, [ENV.acmImport]: 'true' })).toThrow(
+      /^CERTLOOP_ACM_IMPORT: ACM import needs the secrets-manager store \(CERTLOOP_SECRET_STORE is "directory"\)$/,
+    );
+  });
+
   it.each<[string, Record<string, string | undefined>, string, RegExp]>([
     [
       'an issuer name with capitals',

@@ -45,14 +45,14 @@ describe('registrationFromTags', () => {
     ]);
   });
 
-  it('refuses certloop:acm by name (not built) and certloop:stek beside the domains', () => {
+  it('reads certloop:acm as written and refuses certloop:stek beside the domains', () => {
     const request = registrationFromTags('arn:secret:web', {
       [TAGS.domains]: 'www.example.com',
-      'certloop:acm': 'new',
+      [TAGS.acm]: ' new ',
       [STEK_TAG]: 'edge',
     });
+    expect(request?.acm).toBe('new');
     expect(request?.tagProblems).toEqual([
-      'tag "certloop:acm": importing into ACM is not supported by this version; remove the tag and the certificate goes to this secret only',
       'tag "certloop:stek" marks a session-ticket key set; one secret cannot hold both a STEK ring and a certificate',
     ]);
   });
