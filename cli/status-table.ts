@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { acmImportPending } from '../src/core/acm-import.js';
 import type { CertificateRecord } from '../src/core/certificate-record.js';
 import type { BudgetStatus } from '../src/core/order-ledger.js';
 
@@ -24,7 +25,10 @@ export function renderStatusTable(records: readonly CertificateRecord[], now: nu
     table.push([
       record.id,
       record.status,
-      record.domains.join(' '),
+      // An ACM ARN has no spaces: that cell wraps anywhere, so the ARN shows whole.
+      record.acm
+        ? { content: record.domains.join(' ') + acmNote(record), wrapOnWordBoundary: false }
+        : record.domains.join(' '),
       when(record.current?.notAfter, now),
       record.status === 'invalid'
         ? 'waits for a change'
@@ -36,6 +40,14 @@ export function renderStatusTable(records: readonly CertificateRecord[], now: nu
     ]);
   }
   return table.toString();
+}
+
+/** Where the certificate is imported in ACM (`certloop:acm`), under the names. */
+function acmNote(record: CertificateRecord): string {
+  if (!record.acm) return '';
+  if (!record.acm.arn) return '\nACM: new, not imported yet';
+  const owed = acmImportPending(record) ? ' (import owed)' : '';
+  return `\nACM: ${record.acm.arn}${owed}`;
 }
 
 function duration(ms: number): string {

@@ -42,6 +42,8 @@ export const CONTEXT_KEYS = {
   stekSets: 'stekSets',
   /** EventBridge schedule expression of the STEK rotation. Default rate(1 hour). */
   stekSchedule: 'stekSchedule',
+  /** true: certificates tagged certloop:acm are also imported into ACM. Default false. */
+  acmImport: 'acmImport',
 } as const;
 
 /** The documented defaults of the context keys (what `cdk.json` holds). */
@@ -56,6 +58,7 @@ export const CONTEXT_DEFAULTS = {
   [CONTEXT_KEYS.orderBudget]: { ...CERTLOOP_DEFAULTS.orderBudget },
   [CONTEXT_KEYS.stekSets]: [] as string[],
   [CONTEXT_KEYS.stekSchedule]: CERTLOOP_DEFAULTS.stekSchedule,
+  [CONTEXT_KEYS.acmImport]: false,
 };
 
 class ContextError extends Error {
@@ -92,6 +95,15 @@ function list(node: Node, key: string, splitPlain: boolean): unknown[] | undefin
     key,
     'must be a JSON list, e.g. \'[{"hostedZoneId":"Z0123","domain":"example.com"}]\'',
   );
+}
+
+function flag(node: Node, key: string): boolean {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '' || raw === false || raw === 'false') {
+    return false;
+  }
+  if (raw === true || raw === 'true') return true;
+  throw new ContextError(key, `must be true or false, not ${JSON.stringify(raw)}`);
 }
 
 function integer(node: Node, key: string, fallback: number): number {
@@ -226,5 +238,6 @@ export function certLoopPropsFromContext(node: Node): CertLoopProps {
     rotationBatch: integer(node, CONTEXT_KEYS.rotationBatch, CERTLOOP_DEFAULTS.rotationBatch),
     ...(stekSets ? { stekSets } : {}),
     stekSchedule: schedule(node, CONTEXT_KEYS.stekSchedule, CERTLOOP_DEFAULTS.stekSchedule),
+    acmImport: flag(node, CONTEXT_KEYS.acmImport),
   };
 }

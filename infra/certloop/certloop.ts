@@ -10,6 +10,7 @@ import { REGISTRATION_TAG_KEY } from '../../src/adapters/aws/secrets-manager-sec
 import { ENV } from '../../src/config/environment.js';
 import { readPlannerConfig, readRuntimeConfig } from '../../src/config/runtime-config.js';
 import { readStekConfig, STEK_ENV } from '../../src/config/stek-environment.js';
+import { AcmImport } from './acm-import.js';
 import { CertificateSecrets } from './certificate-secrets.js';
 import { CertLoopFunction, FUNCTION_ENTRIES } from './certloop-function.js';
 import { type ChallengeZone, ChallengeZones } from './challenge-zones.js';
@@ -167,6 +168,14 @@ export interface CertLoopProps {
    * @default 24 (or the period when that is longer)
    */
   readonly stekRetentionHours?: number;
+  /**
+   * Let certificates tagged `certloop:acm` (`new`, or the ARN of an ACM certificate in this
+   * account) also be imported into AWS Certificate Manager, and each renewal re-imported
+   * into the same ARN. Grants the worker `acm:ImportCertificate` on this account's
+   * certificates. Off: such a tag makes the record `invalid`, saying so.
+   * @default false
+   */
+  readonly acmImport?: boolean;
 }
 
 /**
@@ -326,6 +335,13 @@ export class CertLoop extends Construct {
     this.zones.grantChallengeWrite(this.worker);
     this.issuers.configure(this.worker);
     this.workQueue.addConsumer(this.worker, { maxConcurrency });
+
+    // ACM import (opt-in): the worker imports; the sweep and Renew accept certloop:acm.
+    if (props.acmImport) {
+      AcmImport.grantImport(this.worker);
+      AcmImport.configure(this.sweep);
+      AcmImport.configure(this.renew);
+    }
 
     // Sweep: the same configuration (it composes the same runtime), registration only.
     this.records.grantReadWrite(this.sweep);

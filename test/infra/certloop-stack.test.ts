@@ -605,6 +605,77 @@ describe('the outputs', () => {
   });
 });
 
+describe('ACM import (acmImport)', () => {
+  const functions = (stack: Built['stack']) => [
+    stack.certloop.planner,
+    stack.certloop.worker,
+    stack.certloop.sweep,
+    stack.certloop.renew,
+  ];
+
+  it('is off by default: no function may touch ACM, and none is told imports are on', () => {
+    for (const fn of functions(built.stack)) {
+      expect(q.actions(fn).filter((a) => a.startsWith('acm:'))).toEqual([]);
+      expect(q.environment(fn)).not.toHaveProperty(ENV.acmImport);
+    }
+  });
+
+  it('on (-c acmImport=true): the worker imports into and tags only this account’s certificates; sweep and renew accept the tag', () => {
+    const { stack } = buildCertLoopApp(
+      { hostedZones: JSON.stringify([TEST_ZONE]), acmImport: 'true' },
+      { bundle: false },
+    );
+    const queries = new TemplateQueries(stack, Template.fromStack(stack).toJSON());
+    const certificates = [
+      {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':acm:*:',
+            { Ref: 'AWS::AccountId' },
+            ':certificate/*',
+          ],
+        ],
+      },
+    ];
+    const statements = queries.statements(stack.certloop.worker);
+    expect(statements).toContainEqual({
+      Sid: 'ImportCertificatesIntoAcm',
+      Effect: 'Allow',
+      Action: 'acm:ImportCertificate',
+      Resource: certificates[0],
+    });
+    expect(statements).toContainEqual({
+      Sid: 'TagNewAcmImports',
+      Effect: 'Allow',
+      Action: 'acm:AddTagsToCertificate',
+      Resource: certificates[0],
+      Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['certloop:secret'] } },
+    });
+    expect(
+      queries
+        .actions(stack.certloop.worker)
+        .filter((a) => a.startsWith('acm:'))
+        .sort(),
+    ).toEqual(['acm:AddTagsToCertificate', 'acm:ImportCertificate']);
+    for (const fn of [stack.certloop.worker, stack.certloop.sweep, stack.certloop.renew]) {
+      expect(queries.environment(fn)[ENV.acmImport]).toBe('true');
+    }
+    for (const fn of [stack.certloop.planner, stack.certloop.sweep, stack.certloop.renew]) {
+      expect(queries.actions(fn).filter((a) => a.startsWith('acm:'))).toEqual([]);
+    }
+    expect(queries.environment(stack.certloop.planner)).not.toHaveProperty(ENV.acmImport);
+  });
+
+  it('refuses a context value that is neither true nor false', () => {
+    expect(() => buildCertLoopApp({ acmImport: 'yes' }, { bundle: false })).toThrow(
+      'CDK context "acmImport": must be true or false, not "yes"',
+    );
+  });
+});
+
 describe('the app context', () => {
   it('cdk.json holds the documented defaults', () => {
     expect(cdkJsonContext()).toEqual(CONTEXT_DEFAULTS);

@@ -10,7 +10,9 @@
  * between recording the certificate and importing it leaves the import owed.
  */
 import { X509Certificate } from 'node:crypto';
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { renderStatusTable } from '../../cli/status-table.js';
 import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { MemoryCertificateImporter } from '../../src/adapters/memory/memory-certificate-importer.js';
 import { MemoryDns01Solver } from '../../src/adapters/memory/memory-dns01-solver.js';
@@ -276,5 +278,23 @@ describe('certloop:acm', () => {
       /was issued and published to the secret; the record asks for an ACM import \(certloop:acm\) but this deployment does not import into ACM; deploy it with acmImport enabled, or remove the tag/,
     );
     expect(await w.secretSerial()).toBe((await w.record()).current?.serial);
+  });
+
+  it('shows in certloop status where each certificate is in ACM, and when an import is owed', async () => {
+    const w = world();
+    await w.register('new');
+    expect(renderStatusTable([await w.record()], w.clock.now())).toContain(
+      'ACM: new, not imported yet',
+    );
+    await w.tick();
+    const imported = await w.record();
+    const arn = imported.acm?.arn as string;
+    const shown = (r: CertificateRecord) =>
+      // Without colours, borders and line breaks: the wrapped ARN reads whole again.
+      stripVTControlCharacters(renderStatusTable([r], w.clock.now())).replace(/[│\s]+/g, '');
+    expect(shown(imported)).toContain(`ACM:${arn}`);
+    expect(shown(imported)).not.toContain('importowed');
+    const owed = { ...imported, acm: { target: 'new', arn } };
+    expect(shown(owed)).toContain(`ACM:${arn}(importowed)`);
   });
 });
