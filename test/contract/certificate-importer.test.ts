@@ -1,13 +1,13 @@
 import { X509Certificate } from 'node:crypto';
 import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AcmCertificateImporter,
   regionOfArn,
   translateAcmError,
 } from '../../src/adapters/aws/acm-certificate-importer.js';
 import { MemoryCertificateImporter } from '../../src/adapters/memory/memory-certificate-importer.js';
-import { type MotoEnv, useMotoEnv } from '../support/moto.js';
+import { freshMotoPerTest } from '../support/moto.js';
 import { makeTestBundle, makeTestKey } from '../support/test-certificates.js';
 import { describeCertificateImporterContract } from './certificate-importer.contract.js';
 
@@ -26,17 +26,10 @@ describeCertificateImporterContract('MemoryCertificateImporter', async () => {
 });
 
 describe('on moto', () => {
-  let moto: MotoEnv | undefined;
-  beforeAll(async () => {
-    moto = await useMotoEnv();
-  });
-  afterAll(async () => {
-    await moto?.teardown();
-  });
+  const freshMoto = freshMotoPerTest();
 
   describeCertificateImporterContract('AcmCertificateImporter on moto', async () => {
-    if (!moto) throw new Error('moto did not start');
-    await moto.reset();
+    await freshMoto();
     const client = new ACMClient({});
     return {
       importer: new AcmCertificateImporter({ clientFor: () => client }),

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe } from 'vitest';
 import { SecretsManagerSecretStore } from '../../src/adapters/aws/secrets-manager-secret-store.js';
 import { DirectorySecretStore } from '../../src/adapters/local/directory-secret-store.js';
 import { MemorySecretStore } from '../../src/adapters/memory/memory-secret-store.js';
-import { type MotoEnv, useMotoEnv } from '../support/moto.js';
+import { freshMotoPerTest } from '../support/moto.js';
 import { describeSecretStoreContract } from './secret-store.contract.js';
 
 describeSecretStoreContract('MemorySecretStore', async () => ({
@@ -23,21 +23,14 @@ describeSecretStoreContract('DirectorySecretStore', async () => {
 });
 
 describe('on moto', () => {
-  let moto: MotoEnv | undefined;
-  beforeAll(async () => {
-    moto = await useMotoEnv();
-  });
-  afterAll(async () => {
-    await moto?.teardown();
-  });
+  const freshMoto = freshMotoPerTest();
 
   // On AWS the user creates and tags the secret and certloop only adds versions, so the
   // fixture creates every secret the contract uses (empty, like `aws secretsmanager
   // create-secret --name x` without a value). An ARN-shaped id names the secret after
   // `secret:`; moto resolves such an ARN by that name.
   describeSecretStoreContract('SecretsManagerSecretStore on moto', async () => {
-    if (!moto) throw new Error('moto did not start');
-    await moto.reset();
+    await freshMoto();
     const client = new SecretsManagerClient({});
     return {
       store: new SecretsManagerSecretStore({ client }),

@@ -28,7 +28,7 @@ import {
 } from '../../src/core/stek-ring.js';
 import type { StekLocks, StekSetStore } from '../../src/ports/stek-store.js';
 import { type DynaliteEnv, freshTableName, useDynaliteEnv } from '../support/aws-env.js';
-import { type MotoEnv, useMotoEnv } from '../support/moto.js';
+import { freshMotoPerTest } from '../support/moto.js';
 
 const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
 const random = (n: number) => new Uint8Array(randomBytes(n));
@@ -169,20 +169,13 @@ describe('DirectoryStekStore', () => {
 });
 
 describe('on moto', () => {
-  let moto: MotoEnv | undefined;
-  beforeAll(async () => {
-    moto = await useMotoEnv();
-  });
-  afterAll(async () => {
-    await moto?.teardown();
-  });
+  const freshMoto = freshMotoPerTest();
   const clients: SecretsManagerClient[] = [];
   afterEach(() => {
     for (const client of clients.splice(0)) client.destroy();
   });
   const make = async () => {
-    if (!moto) throw new Error('moto did not start');
-    await moto.reset();
+    await freshMoto();
     const client = new SecretsManagerClient({});
     clients.push(client);
     return new SecretsManagerStekStore({ client });

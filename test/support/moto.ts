@@ -6,6 +6,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { request } from 'node:http';
 import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { freeLoopbackPort } from './tls-peers.js';
 
 export const MOTO_INSTALL_COMMAND = "pip install 'moto[server]>=5.2'";
@@ -253,4 +254,24 @@ export async function useMotoEnv(options: MotoOptions = {}): Promise<MotoEnv> {
 function setEnv(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
   else process.env[name] = value;
+}
+
+/**
+ * moto for the tests of the enclosing `describe`: started before them, stopped after.
+ * Returns a function that gives the environment with its state reset, for a fixture
+ * to call at the start of each test.
+ */
+export function freshMotoPerTest(options: MotoOptions = {}): () => Promise<MotoEnv> {
+  let moto: MotoEnv | undefined;
+  beforeAll(async () => {
+    moto = await useMotoEnv(options);
+  });
+  afterAll(async () => {
+    await moto?.teardown();
+  });
+  return async () => {
+    if (!moto) throw new Error('moto did not start');
+    await moto.reset();
+    return moto;
+  };
 }
