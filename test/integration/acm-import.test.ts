@@ -211,6 +211,33 @@ describe('certloop:acm', () => {
     expect(w.ca.orderTimes).toHaveLength(1);
   });
 
+  it('backs off an import-only step that ACM refuses, and keeps the certificate and the record as they were', async () => {
+    const w = world();
+    await w.register();
+    await w.tick();
+    const issued = await w.record();
+    const missing =
+      'arn:aws:acm:us-east-1:000000000000:certificate/deadbeef-0000-4000-8000-000000000000';
+    expect(await w.register(missing)).toBe('updated');
+
+    const outcome = await w.tick();
+    expect(outcome).toMatchObject({ outcome: 'failed' });
+    expect(outcome?.detail).toContain(`ACM certificate ${missing} does not exist`);
+    const failing = await w.record();
+    expect(failing).toMatchObject({ status: 'failing', failures: 1 });
+    expect(failing.current).toEqual(issued.current);
+    expect(failing.acm).toEqual({ target: missing, arn: missing });
+    expect(failing.nextAttemptAt).toBeLessThan(issued.renewAt as number);
+    expect(w.ca.orderTimes).toHaveLength(1);
+    expect(await w.secretSerial()).toBe(issued.current?.serial);
+
+    // Once the certificate exists, the next attempt imports into it, still without an order.
+    w.importer.addExisting(missing);
+    w.clock.set(failing.nextAttemptAt as number);
+    expect(await w.tick()).toMatchObject({ outcome: 'imported' });
+    expect(w.ca.orderTimes).toHaveLength(1);
+  });
+
   it('defers the import without counting a failure when ACM is throttled', async () => {
     const w = world();
     await w.register('new');
