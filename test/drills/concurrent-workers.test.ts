@@ -40,6 +40,8 @@ const WORKERS = 8;
  * looking again at once would only hammer their leases.
  */
 const PAUSE_BETWEEN_TICKS_MS = 2_000;
+/** Past the one-minute retry of a deferred record and the harness's 10-minute lease. */
+const RETRY_AFTER_HICCUP_MS = 11 * 60_000;
 /** A safety net against a worker that never sees the due list drain. */
 const MAX_TICKS_PER_WORKER = 200;
 
@@ -81,9 +83,27 @@ describe(`${WORKERS} concurrent workers over ${RECORDS} due records (dynalite + 
 
   it(`place exactly ${RECORDS} orders: every record issued once, none twice`, async () => {
     const started = performance.now();
-    const runs = await Promise.all(
-      Array.from({ length: WORKERS }, (_, n) => workUntilNothingDue(h, `fleet-worker-${n + 1}`)),
-    );
+    const everyWorker = () =>
+      Promise.all(
+        Array.from({ length: WORKERS }, (_, n) => workUntilNothingDue(h, `fleet-worker-${n + 1}`)),
+      );
+    const runs = await everyWorker();
+    // Our own storage failing is retried later without counting against the record
+    // (`deferred`, reason `infrastructure`). Under this load the in-process dynalite once
+    // dropped a connection ("socket hang up") in CI. Such records must still end with one
+    // order each: move the clock past the retry and any lease left behind, and let the
+    // workers finish. A deferral for any other reason, a failure or a lost lease fails
+    // the drill below.
+    let hiccups = 0;
+    for (let round = 0; round < 3; round++) {
+      const deferred = runs
+        .flatMap((run) => run.outcomes)
+        .filter((o) => o.outcome === 'deferred' && o.reason === 'infrastructure');
+      if (deferred.length === hiccups) break;
+      hiccups = deferred.length;
+      h.clock.advance(RETRY_AFTER_HICCUP_MS);
+      runs.push(...(await everyWorker()));
+    }
     const seconds = (performance.now() - started) / 1000;
 
     const outcomes = runs.flatMap((run) => run.outcomes);
@@ -95,6 +115,7 @@ describe(`${WORKERS} concurrent workers over ${RECORDS} due records (dynalite + 
         `  wall time ${seconds.toFixed(1)} s, ${(h.orders.placed / seconds).toFixed(1)} orders/s`,
         `  issued per worker: ${issuedBy.join(' ')}`,
         `  ticks per worker: ${runs.map((run) => run.ticks).join(' ')}`,
+        `  storage hiccups retried: ${hiccups}`,
         `  outcomes: ${Object.entries(counts)
           .filter(([, count]) => count > 0)
           .map(([outcome, count]) => `${outcome} ${count}`)
@@ -103,8 +124,10 @@ describe(`${WORKERS} concurrent workers over ${RECORDS} due records (dynalite + 
     );
 
     // Nothing failed or lost its lease (the details name the first few, if any).
-    const lostWork = outcomes.filter((o) =>
-      ['failed', 'invalid', 'conflict', 'deferred'].includes(o.outcome),
+    const lostWork = outcomes.filter(
+      (o) =>
+        ['failed', 'invalid', 'conflict'].includes(o.outcome) ||
+        (o.outcome === 'deferred' && o.reason !== 'infrastructure'),
     );
     expect(lostWork.slice(0, 5)).toEqual([]);
     // Exactly one order per record, across all workers.
