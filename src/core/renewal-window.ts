@@ -24,33 +24,33 @@ export function renewalFraction(lifetimeMs: number): number {
   return lifetimeMs < SHORT_LIFETIME ? 1 / 2 : 2 / 3;
 }
 
-/**
- * Picks when to renew a certificate. Called once per issued certificate; the result is
- * stored and later passes compare against it, so the jitter is never re-rolled (a
- * re-rolled jitter can postpone a renewal forever).
- *
- * With an ACME Renewal Information window (RFC 9773) the instant is uniform inside it;
- * otherwise it is the lifetime fraction minus up to MAX_RENEWAL_JITTER of the lifetime.
- */
-export function chooseRenewalTime(
-  validity: ValidityPeriod,
-  random: Random,
-  suggestedWindow?: { start: Instant; end: Instant },
-): RenewalTime {
-  if (suggestedWindow && suggestedWindow.end >= suggestedWindow.start) {
-    const span = suggestedWindow.end - suggestedWindow.start;
-    return {
-      renewAt: Math.floor(suggestedWindow.start + random() * span),
-      jitter: 0,
-      rule: 'ari-suggested-window',
-    };
-  }
+/** The lifetime rule's renewal time for a stored jitter fraction (0 for none). */
+export function lifetimeRenewalTime(validity: ValidityPeriod, jitter: number): Instant {
   const lifetime = Math.max(0, validity.notAfter - validity.notBefore);
-  const fraction = renewalFraction(lifetime);
+  return Math.floor(validity.notBefore + lifetime * (renewalFraction(lifetime) - jitter));
+}
+
+/** The lifetime rule that applies to a certificate of this validity. */
+export function lifetimeRule(
+  validity: ValidityPeriod,
+): 'two-thirds-of-lifetime' | 'half-of-lifetime' {
+  return renewalFraction(validity.notAfter - validity.notBefore) === 2 / 3
+    ? 'two-thirds-of-lifetime'
+    : 'half-of-lifetime';
+}
+
+/**
+ * Picks when to renew a certificate by the lifetime rule. Called once per issued
+ * certificate; the result is stored and later passes compare against it, so the jitter
+ * is never re-rolled (a re-rolled jitter can postpone a renewal forever). An ACME
+ * Renewal Information window, when the CA offers one, may then move it earlier
+ * (`applyRenewalInfo` in renewal-info.ts).
+ */
+export function chooseRenewalTime(validity: ValidityPeriod, random: Random): RenewalTime {
   const jitter = random() * MAX_RENEWAL_JITTER;
   return {
-    renewAt: Math.floor(validity.notBefore + lifetime * (fraction - jitter)),
+    renewAt: lifetimeRenewalTime(validity, jitter),
     jitter,
-    rule: fraction === 2 / 3 ? 'two-thirds-of-lifetime' : 'half-of-lifetime',
+    rule: lifetimeRule(validity),
   };
 }

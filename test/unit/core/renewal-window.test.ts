@@ -28,16 +28,6 @@ describe('chooseRenewalTime', () => {
     );
   });
 
-  it('picks a uniform instant inside an ACME Renewal Information window when there is one', () => {
-    const window = { start: NOW + 10 * DAY, end: NOW + 12 * DAY };
-    const chosen = chooseRenewalTime(
-      { notBefore: NOW, notAfter: NOW + 90 * DAY },
-      () => 0.5,
-      window,
-    );
-    expect(chosen).toEqual({ renewAt: NOW + 11 * DAY, jitter: 0, rule: 'ari-suggested-window' });
-  });
-
   it('property: the renewal time lies inside its window, after notBefore and before notAfter', () => {
     fc.assert(
       fc.property(
