@@ -28,6 +28,8 @@ export interface CertloopErrorOptions {
   retryAfterMs?: number;
   /** Which dependency failed, for logs and metrics: 'ca', 'dns', 'records', 'secrets'. */
   source?: string;
+  /** The far side's short problem name when it gave one (an ACME problem type such as `alreadyReplaced`). */
+  problem?: string;
   cause?: unknown;
 }
 
@@ -35,6 +37,7 @@ export class CertloopError extends Error {
   readonly kind: ErrorKind;
   readonly retryAfterMs: number | undefined;
   readonly source: string | undefined;
+  readonly problem: string | undefined;
 
   constructor(kind: ErrorKind, message: string, options: CertloopErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -42,6 +45,7 @@ export class CertloopError extends Error {
     this.kind = kind;
     this.retryAfterMs = options.retryAfterMs;
     this.source = options.source;
+    this.problem = options.problem;
   }
 
   /** True for failures that count against the certificate's backoff. */

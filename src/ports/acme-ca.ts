@@ -1,3 +1,4 @@
+import type { RenewalInfoAnswer } from '../core/renewal-info.js';
 import type { Instant } from '../core/time.js';
 
 export type OrderStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
@@ -26,7 +27,7 @@ export interface Dns01Challenge {
 /**
  * An ACME CA (RFC 8555) reached through one account.
  *
- * Contract (test/contract/acme-ca.contract.ts runs it against pebble):
+ * Contract (test/contract/acme-ca.test.ts checks it against pebble):
  * - The account is created or found on first use, with a key that is created once per
  *   directory URL and kept in the secret store; later runs reuse it.
  * - `placeOrder` creates a new order and returns its state; `getOrder` reads an
@@ -37,9 +38,20 @@ export interface Dns01Challenge {
  *   valid; it throws if any becomes invalid.
  * - `finalize` submits the CSR (PEM) and waits until the order leaves `processing`.
  * - `downloadCertificate` returns the full chain PEM of a valid order.
+ * - `placeOrder` sends `profile` as given, and `replaces` (the ARI identifier of the
+ *   certificate this order replaces) only to a CA whose directory offers renewal
+ *   information; a CA that refuses it answers with `problem` `alreadyReplaced` or
+ *   `malformed`.
+ * - `renewalInfo` reads the CA's renewal information (RFC 9773) for a certificate
+ *   identifier: `undefined` when the directory offers none; a 404, another error status,
+ *   a timeout or an answer of the wrong shape throws kind `transient`, source `ari`.
+ *   It needs no account and places nothing.
+ * - `profiles` lists the profiles the directory advertises (`meta.profiles`), or
+ *   `undefined` when it advertises none.
  * Errors are CertloopError: `permanent` for identifiers the CA refuses (rejected,
- * unsupported, CAA), `rate-limited` with `retryAfterMs` for rate limits, `transient`
- * for everything else; `not-found` for an order URL the CA no longer knows.
+ * unsupported, CAA, an unknown profile), `rate-limited` with `retryAfterMs` for rate
+ * limits, `transient` for everything else; `not-found` for an order URL the CA no
+ * longer knows. `problem` carries the ACME problem type (without its URN prefix).
  */
 export interface AcmeCa {
   readonly directoryUrl: string;
@@ -53,4 +65,6 @@ export interface AcmeCa {
   answerChallenges(challenges: Dns01Challenge[]): Promise<void>;
   finalize(orderUrl: string, csrPem: string): Promise<OrderState>;
   downloadCertificate(orderUrl: string): Promise<string>;
+  renewalInfo(certId: string): Promise<RenewalInfoAnswer | undefined>;
+  profiles(): Promise<Record<string, string> | undefined>;
 }

@@ -1,6 +1,9 @@
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { DAY } from '../../src/core/time.js';
+import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
+import { CertloopError } from '../../src/core/errors.js';
+import type { RenewalInfoAnswer, SuggestedWindow } from '../../src/core/renewal-info.js';
+import { DAY, HOUR } from '../../src/core/time.js';
 import type { AcmeCa, OrderState } from '../../src/ports/acme-ca.js';
 import type { Clock } from '../../src/ports/clock.js';
 
@@ -20,6 +23,10 @@ interface FakeOrder {
  * 5-year lifetimes, which a simulated fleet over months cannot use; everything else
  * (keys, CSRs, X.509 checks, stores) is the real code. Records when each order was
  * placed, on the manual clock.
+ *
+ * With `ari`, it also answers renewal information (RFC 9773) for the certificates it
+ * issued: by default the window [2/3 - 1/30, 2/3] of the lifetime, which `moveWindows`
+ * changes (the incident case), and records every order's `replaces`.
  */
 export class FakeAcmeCa implements AcmeCa {
   readonly directoryUrl = 'https://fake-ca.invalid/directory';
@@ -28,17 +35,27 @@ export class FakeAcmeCa implements AcmeCa {
   readonly #keys: Promise<webcrypto.CryptoKeyPair>;
   #caCertificate: Promise<x509.X509Certificate>;
   #serial = 0x1000;
+  readonly #ari: boolean;
+  /** ARI identifier -> serial (hex, lower case) and validity of each issued certificate. */
+  readonly #issued = new Map<string, { serial: string; notBefore: number; notAfter: number }>();
+  readonly #windows = new Map<string, SuggestedWindow>();
+  /** Every order's `replaces` (undefined for an order without), in order. */
+  readonly replaces: Array<string | undefined> = [];
+  /** The renewalInfo requests answered. */
+  renewalInfoRequests = 0;
 
   constructor(
     readonly clock: Clock,
     readonly lifetimeMs = 90 * DAY,
     readonly name = 'Fake Drill CA',
+    options: { ari?: boolean } = {},
   ) {
+    this.#ari = options.ari ?? false;
     this.#keys = webcrypto.subtle.generateKey(SIGNING, true, [
       'sign',
       'verify',
     ]) as Promise<webcrypto.CryptoKeyPair>;
-    this.#caCertificate = this.#keys.then((keys) =>
+    this.#caCertificate = this.#keys.then(async (keys) =>
       x509.X509CertificateGenerator.createSelfSigned({
         serialNumber: '01',
         name: `CN=${this.name}`,
@@ -46,13 +63,51 @@ export class FakeAcmeCa implements AcmeCa {
         notAfter: new Date(clock.now() + 3650 * DAY),
         signingAlgorithm: SIGNING,
         keys: keys as never,
-        extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+        extensions: [
+          new x509.BasicConstraintsExtension(true, undefined, true),
+          await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
+        ],
       }),
     );
   }
 
-  async placeOrder(request: { domains: string[] }): Promise<OrderState> {
+  async renewalInfo(certId: string): Promise<RenewalInfoAnswer | undefined> {
+    if (!this.#ari) return undefined;
+    this.renewalInfoRequests += 1;
+    const issued = this.#issued.get(certId);
+    if (!issued) {
+      throw new CertloopError('transient', `renewal information for ${certId}: HTTP 404`, {
+        source: 'ari',
+      });
+    }
+    const lifetime = issued.notAfter - issued.notBefore;
+    const window = this.#windows.get(certId) ?? {
+      start: Math.floor(issued.notBefore + lifetime * (2 / 3 - 1 / 30)),
+      end: Math.floor(issued.notBefore + (lifetime * 2) / 3),
+    };
+    return { window: { ...window }, retryAfterMs: 6 * HOUR };
+  }
+
+  async profiles(): Promise<Record<string, string> | undefined> {
+    return undefined;
+  }
+
+  /** Moves the suggested window of the certificates with these serials; returns how many. */
+  moveWindows(serials: readonly string[], window: SuggestedWindow): number {
+    const wanted = new Set(serials.map((serial) => serial.replace(/:/g, '').toLowerCase()));
+    let moved = 0;
+    for (const [certId, issued] of this.#issued) {
+      if (wanted.has(issued.serial)) {
+        this.#windows.set(certId, window);
+        moved += 1;
+      }
+    }
+    return moved;
+  }
+
+  async placeOrder(request: { domains: string[]; replaces?: string }): Promise<OrderState> {
     this.orderTimes.push(this.clock.now());
+    this.replaces.push(request.replaces);
     const url = `${this.directoryUrl}/order/${this.#orders.size + 1}`;
     const state: OrderState = {
       url,
@@ -97,9 +152,15 @@ export class FakeAcmeCa implements AcmeCa {
         new x509.SubjectAlternativeNameExtension(
           order.state.domains.map((value) => ({ type: 'dns' as const, value })),
         ),
+        await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey as never),
       ],
     });
     order.certificate = `${leaf.toString('pem')}\n${ca.toString('pem')}\n`;
+    this.#issued.set(ariCertificateIdOf(order.certificate), {
+      serial: this.#serial.toString(16),
+      notBefore: now,
+      notAfter: now + this.lifetimeMs,
+    });
     order.state = { ...order.state, status: 'valid' };
     return { ...order.state };
   }

@@ -183,9 +183,11 @@ export function translateAcmeError(error: unknown, context: AcmeOperationContext
       kind === 'not-found'
         ? `ACME order ${context.orderUrl} is unknown to the CA`
         : `ACME ${what} failed`;
+    const problem = shortProblemType(error.problem?.type);
     return new CertloopError(kind, `${subject}: ${error.message}`, {
       source: 'ca',
       cause: error,
+      ...(problem === undefined ? {} : { problem }),
       ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
     });
   }

@@ -21,6 +21,8 @@ function failingCa(error: Error): AcmeCa {
     answerChallenges: fail,
     finalize: fail,
     downloadCertificate: fail,
+    renewalInfo: fail,
+    profiles: fail,
   };
 }
 
