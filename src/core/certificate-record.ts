@@ -1,6 +1,7 @@
 import type { AcmImport } from './acm-import.js';
 import type { ErrorKind } from './errors.js';
 import type { KeyType } from './key-type.js';
+import type { AriState } from './renewal-info.js';
 import type { Instant } from './time.js';
 
 /**
@@ -81,6 +82,14 @@ export interface CertificateRecord {
   renewAt?: Instant;
   /** The jitter fraction behind `renewAt`, kept to show it was picked once. */
   renewJitter?: number;
+  /** The rule behind `renewAt`: the lifetime rule, or the CA's ARI window. */
+  renewalRule?: 'two-thirds-of-lifetime' | 'half-of-lifetime' | 'ari-suggested-window';
+  /**
+   * ACME Renewal Information of the current certificate (RFC 9773): its identifier
+   * (sent as `replaces` on the renewal order), the window the CA suggested, and when
+   * to ask again. Reset at every issuance.
+   */
+  ari?: AriState;
   /** When a worker should next look at this record. Absent: never (sparse index). */
   nextAttemptAt?: Instant;
   /** Consecutive failed attempts (backoff count); 0 after a success. */
@@ -117,4 +126,17 @@ export function sameNames(a: readonly string[], b: readonly string[]): boolean {
   const left = [...a].map((n) => n.toLowerCase()).sort();
   const right = [...b].map((n) => n.toLowerCase()).sort();
   return left.every((name, i) => name === right[i]);
+}
+
+/**
+ * When a worker should next look at an up-to-date record: its renewal time, or its next
+ * renewal information check when that comes first.
+ */
+export function nextLook(
+  record: Pick<CertificateRecord, 'renewAt' | 'ari' | 'current'>,
+  now: number,
+): number {
+  const renewAt = record.renewAt ?? record.current?.notAfter ?? now;
+  const checkAt = record.ari?.checkAt;
+  return checkAt !== undefined && checkAt < renewAt ? checkAt : renewAt;
 }

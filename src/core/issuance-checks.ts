@@ -1,5 +1,5 @@
 import { acmImportPending } from './acm-import.js';
-import { type CertificateRecord, isParked, sameNames } from './certificate-record.js';
+import { type CertificateRecord, isParked, nextLook, sameNames } from './certificate-record.js';
 import type { Instant } from './time.js';
 
 /**
@@ -19,6 +19,7 @@ export type IssuanceReason =
   | 'CertificateExpired'
   | 'RenewalTimeReached'
   | 'AcmImportPending'
+  | 'RenewalInfoCheckDue'
   | 'CertificateUpToDate';
 
 export type IssuanceDecision =
@@ -27,7 +28,12 @@ export type IssuanceDecision =
   /** Nothing to do now; look again at `nextAttemptAt`. */
   | { action: 'reschedule'; reason: IssuanceReason; detail: string; nextAttemptAt: Instant }
   /** The certificate is up to date but not yet in ACM: import it, then look again at `nextAttemptAt`. */
-  | { action: 'import'; reason: IssuanceReason; detail: string; nextAttemptAt: Instant };
+  | { action: 'import'; reason: IssuanceReason; detail: string; nextAttemptAt: Instant }
+  /**
+   * The certificate is up to date and its renewal information is due for a check: ask
+   * the CA (no order, no lease), store the answer under the version condition.
+   */
+  | { action: 'check-renewal-info'; reason: IssuanceReason; detail: string };
 
 /** True when a worker should look at the record now. */
 export function isDue(
@@ -122,7 +128,7 @@ export function decideIssuance(record: CertificateRecord, now: Instant): Issuanc
     if (decision) return decision;
   }
   if (record.order) return issue('NoCertificateYet', 'an order is in flight; resuming it');
-  const renewAt = record.renewAt ?? record.current?.notAfter ?? now;
+  const renewAt = nextLook(record, now);
   if (acmImportPending(record)) {
     return {
       action: 'import',
@@ -131,10 +137,17 @@ export function decideIssuance(record: CertificateRecord, now: Instant): Issuanc
       nextAttemptAt: renewAt,
     };
   }
+  if (record.ari && record.ari.checkAt <= now) {
+    return {
+      action: 'check-renewal-info',
+      reason: 'RenewalInfoCheckDue',
+      detail: `renewal information of certificate ${record.current?.serial} is due for a check`,
+    };
+  }
   return {
     action: 'reschedule',
     reason: 'CertificateUpToDate',
-    detail: `certificate valid until ${new Date(record.current?.notAfter ?? now).toISOString()}; renews at ${new Date(renewAt).toISOString()}`,
+    detail: `certificate valid until ${new Date(record.current?.notAfter ?? now).toISOString()}; renews at ${new Date(record.renewAt ?? renewAt).toISOString()}`,
     nextAttemptAt: renewAt,
   };
 }

@@ -138,4 +138,33 @@ describe('decideIssuance', () => {
     );
     expect(decision.reason).toBe('CertificateUpToDate');
   });
+
+  it('checks renewal information that is due, without an order, while the renewal time is ahead', () => {
+    const ari = { certId: 'aki.serial', checkAt: NOW - 1, failures: 0 };
+    expect(decideIssuance(record({ current, renewAt: NOW + DAY, ari }), NOW)).toMatchObject({
+      action: 'check-renewal-info',
+      reason: 'RenewalInfoCheckDue',
+    });
+  });
+
+  it('renews, not checks, once the renewal time is reached even with a check due', () => {
+    const ari = { certId: 'aki.serial', checkAt: NOW - 1, failures: 0 };
+    expect(decideIssuance(record({ current, renewAt: NOW - 1, ari }), NOW)).toMatchObject({
+      action: 'issue',
+      reason: 'RenewalTimeReached',
+    });
+  });
+
+  it('looks again at the earlier of the renewal time and the next renewal information check', () => {
+    const soon = { certId: 'aki.serial', checkAt: NOW + 6 * HOUR, failures: 0 };
+    const late = { certId: 'aki.serial', checkAt: NOW + 9 * DAY, failures: 0 };
+    expect(decideIssuance(record({ current, renewAt: NOW + DAY, ari: soon }), NOW)).toMatchObject({
+      action: 'reschedule',
+      nextAttemptAt: NOW + 6 * HOUR,
+    });
+    expect(decideIssuance(record({ current, renewAt: NOW + DAY, ari: late }), NOW)).toMatchObject({
+      action: 'reschedule',
+      nextAttemptAt: NOW + DAY,
+    });
+  });
 });
