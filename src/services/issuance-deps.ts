@@ -1,0 +1,68 @@
+import type { NamePolicy } from '../core/domain-names.js';
+import type { Instant, Random } from '../core/time.js';
+import type { AcmeCa } from '../ports/acme-ca.js';
+import type { CertificateImporter } from '../ports/certificate-importer.js';
+import type { CertificateRecordStore } from '../ports/certificate-records.js';
+import type { Clock } from '../ports/clock.js';
+import type { Dns01Solver } from '../ports/dns01-solver.js';
+import type { KeyFactory } from '../ports/key-factory.js';
+import type { Logger } from '../ports/logger.js';
+import type { SecretStore } from '../ports/secret-store.js';
+
+/**
+ * What the issuance steps (the batch, the ACM import, recording a failure) are given and
+ * what they report. `issue-certificates.ts` re-exports these for its callers.
+ */
+
+/** Looks up the ACME CA behind a named issuer; `undefined` for a name not configured. */
+export type IssuerLookup = (name: string) => AcmeCa | undefined;
+
+export interface IssuanceDeps {
+  records: CertificateRecordStore;
+  secrets: SecretStore;
+  issuers: IssuerLookup;
+  dns: Dns01Solver;
+  keys: KeyFactory;
+  clock: Clock;
+  logger: Logger;
+  random: Random;
+  policy: NamePolicy;
+  /** Identifies this worker in leases. */
+  owner: string;
+  /** How long a lease lasts; longer than one batch can take. */
+  leaseMs: number;
+  /** Records worked on in parallel inside one batch. */
+  concurrency: number;
+  /** Imports into ACM for records tagged `certloop:acm`; absent where the deployment does not. */
+  acm?: CertificateImporter;
+}
+
+export type Outcome =
+  /** A new certificate was published. */
+  | 'issued'
+  /** Looked at, nothing to do now (not due, or invalid). */
+  | 'skipped'
+  /** Up to date; the next look was moved to its renewal time. */
+  | 'rescheduled'
+  /** Up to date, and now imported into ACM too; the next look is at its renewal time. */
+  | 'imported'
+  /** Another worker holds the lease, or the record is gone. */
+  | 'busy'
+  /** A CA or DNS failure; backed off. */
+  | 'failed'
+  /** A problem waiting cannot fix; the record is `invalid` until it changes. */
+  | 'invalid'
+  /** Our own storage failed; retried soon without counting against the certificate. */
+  | 'deferred'
+  /** The record changed under us (lease lost); the newer owner carries on. */
+  | 'conflict';
+
+export interface RecordOutcome {
+  id: string;
+  outcome: Outcome;
+  /** The check or rule that decided: an IssuanceReason, a backoff rule, an error kind. */
+  reason: string;
+  detail?: string;
+  nextAttemptAt?: Instant;
+  serial?: string;
+}
