@@ -54,6 +54,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import Table from 'cli-table3';
+import { ariCertificateIdOf } from '../src/adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../src/adapters/crypto/node-key-factory.js';
 import { MemoryControlRecords } from '../src/adapters/memory/memory-control-records.js';
 import { MemoryDns01Solver } from '../src/adapters/memory/memory-dns01-solver.js';
@@ -308,6 +309,7 @@ function serviceWorker(
     owner: 'budget-sim-worker',
     leaseMs: LEASE,
     concurrency: 1,
+    ariCertificateId: ariCertificateIdOf,
   };
   return async (ids) => {
     for (let i = 0; i < ids.length; i += BATCH_SIZE) {

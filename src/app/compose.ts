@@ -5,6 +5,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { AcmeClientCa } from '../adapters/acme/acme-client-ca.js';
 import { AcmCertificateImporter } from '../adapters/aws/acm-certificate-importer.js';
 import { Route53Dns01Solver } from '../adapters/aws/route53-dns01-solver.js';
+import { ariCertificateIdOf } from '../adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../adapters/crypto/node-key-factory.js';
 import { ChalltestsrvDns01Solver } from '../adapters/local/challtestsrv-dns01-solver.js';
 import type { DnsConfig, RuntimeConfig } from '../config/runtime-config.js';
@@ -88,6 +89,7 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     owner: options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     leaseMs: config.leaseMs,
     concurrency: config.concurrency,
+    ariCertificateId: ariCertificateIdOf,
     ...(config.acmImport ? { acm: new AcmCertificateImporter() } : {}),
   };
   return {

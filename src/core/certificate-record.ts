@@ -43,6 +43,8 @@ export interface InFlightOrder {
   keyType: KeyType;
   issuer: string;
   profile?: string;
+  /** The ARI identifier of the certificate this order replaces (RFC 9773 `replaces`). */
+  replaces?: string;
   placedAt: Instant;
   expiresAt?: Instant;
 }

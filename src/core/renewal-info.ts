@@ -1,5 +1,5 @@
 import { lifetimeRenewalTime, lifetimeRule, type ValidityPeriod } from './renewal-window.js';
-import { HOUR, type Instant, MINUTE, type Random } from './time.js';
+import { DAY, HOUR, type Instant, MINUTE, type Random } from './time.js';
 
 /**
  * ACME Renewal Information (RFC 9773): the CA's suggested renewal window for one
@@ -80,10 +80,17 @@ function base64url(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64url');
 }
 
-/** The latest instant ARI may set for a certificate: the lifetime rule + ARI_LATEST_EXTRA. */
+/**
+ * The latest instant ARI may set for a certificate: the lifetime rule + ARI_LATEST_EXTRA
+ * of the lifetime, and never so late that the expiry alarm (under min(14 days, 1/3 of
+ * the lifetime) left) would fire before the renewal is done: a 30th of the lifetime
+ * before that line.
+ */
 export function latestAriRenewal(validity: ValidityPeriod): Instant {
   const lifetime = Math.max(0, validity.notAfter - validity.notBefore);
-  return Math.floor(lifetimeRenewalTime(validity, 0) + lifetime * ARI_LATEST_EXTRA);
+  const byRule = lifetimeRenewalTime(validity, 0) + lifetime * ARI_LATEST_EXTRA;
+  const beforeAlarm = validity.notAfter - Math.min(14 * DAY, lifetime / 3) - lifetime / 30;
+  return Math.floor(Math.min(byRule, beforeAlarm));
 }
 
 /**
@@ -120,7 +127,8 @@ export function ariRetryAfterFailure(now: Instant, failures: number): Instant {
 
 /** The renewal time a record holds after an ARI step, with the rule behind it. */
 export interface AriDecision {
-  ari: AriState;
+  /** Absent for a CA that offers no ARI: nothing to check until the next issuance. */
+  ari?: AriState;
   renewAt: Instant;
   rule: 'ari-suggested-window' | 'two-thirds-of-lifetime' | 'half-of-lifetime';
   /** The window is not the one stored before (a new or moved window). */
@@ -142,8 +150,8 @@ export interface AriInput {
 }
 
 /**
- * Applies a renewalInfo outcome: a good answer, `undefined` for a CA that offers no ARI,
- * or a failure message. A usable window that is unchanged keeps the instant picked
+ * Applies a renewalInfo outcome: a good answer, `unsupported` for a CA that offers no
+ * ARI (the record then keeps no ARI state), or a failure message. A usable window that is unchanged keeps the instant picked
  * before (chosen once, stored); a new or moved window gets a uniform instant inside it,
  * capped at `latestAriRenewal`; an instant in the past means renew now. Anything else
  * (no ARI, a failure, a window that cannot be used) leaves the lifetime rule in force.
@@ -153,20 +161,16 @@ export function applyRenewalInfo(
   outcome: { answer: RenewalInfoAnswer } | { unsupported: true } | { failure: string },
 ): AriDecision {
   const { now, validity, previous } = input;
-  const keepLifetimeRule = (problem: string | undefined, ari: AriState): AriDecision => ({
-    ari,
+  const keepLifetimeRule = (problem: string | undefined, ari?: AriState): AriDecision => ({
+    ...(ari ? { ari } : {}),
     renewAt: input.lifetimeRenewAt,
     rule: lifetimeRule(validity),
     windowMoved: previous?.window !== undefined,
     detail: problem ?? 'the CA offers no renewal information',
   });
-  if ('unsupported' in outcome) {
-    return keepLifetimeRule(undefined, {
-      certId: input.certId,
-      checkAt: now + ARI_RECHECK_MAX,
-      failures: 0,
-    });
-  }
+  // A CA without ARI is not asked again for this certificate: a deployment that moves
+  // to one that offers it picks it up at the next issuance.
+  if ('unsupported' in outcome) return keepLifetimeRule(undefined);
   if ('failure' in outcome) {
     const failures = (previous?.failures ?? 0) + 1;
     // A failed check keeps a window accepted earlier: the CA said it, and nothing since

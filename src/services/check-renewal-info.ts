@@ -89,12 +89,12 @@ export function describeCheck(check: RenewalInfoCheck): Record<string, unknown> 
     rule: decision.rule,
     windowMoved: decision.windowMoved,
     renewAt: iso(decision.renewAt),
-    nextCheckAt: iso(decision.ari.checkAt),
-    ...(decision.ari.window
+    ...(decision.ari ? { nextCheckAt: iso(decision.ari.checkAt) } : {}),
+    ...(decision.ari?.window
       ? { window: { start: iso(decision.ari.window.start), end: iso(decision.ari.window.end) } }
       : {}),
-    ...(decision.ari.explanationUrl ? { explanationUrl: decision.ari.explanationUrl } : {}),
-    ...(decision.ari.problem ? { problem: decision.ari.problem } : {}),
+    ...(decision.ari?.explanationUrl ? { explanationUrl: decision.ari.explanationUrl } : {}),
+    ...(decision.ari?.problem ? { problem: decision.ari.problem } : {}),
     detail: decision.detail,
   };
 }

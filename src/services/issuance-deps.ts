@@ -35,6 +35,11 @@ export interface IssuanceDeps {
   concurrency: number;
   /** Imports into ACM for records tagged `certloop:acm`; absent where the deployment does not. */
   acm?: CertificateImporter;
+  /**
+   * The ACME Renewal Information identifier (RFC 9773) of a certificate (PEM); throws
+   * for a certificate that has none (no Authority Key Identifier).
+   */
+  ariCertificateId: (certificatePem: string) => string;
 }
 
 export type Outcome =
@@ -55,7 +60,9 @@ export type Outcome =
   /** Our own storage failed; retried soon without counting against the certificate. */
   | 'deferred'
   /** The record changed under us (lease lost); the newer owner carries on. */
-  | 'conflict';
+  | 'conflict'
+  /** Up to date; its renewal information was checked (no order) and the result stored. */
+  | 'checked';
 
 export interface RecordOutcome {
   id: string;

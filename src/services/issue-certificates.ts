@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { CertificateRecord, InFlightOrder } from '../core/certificate-record.js';
+import {
+  type CertificateRecord,
+  type InFlightOrder,
+  nextLook,
+} from '../core/certificate-record.js';
 import { validateRequestedNames } from '../core/domain-names.js';
 import { asCertloopError, CertloopError } from '../core/errors.js';
 import { decideIssuance, type IssuanceReason } from '../core/issuance-checks.js';
 import type { KeyMaterial } from '../core/key-material.js';
 import { chooseRenewalTime } from '../core/renewal-window.js';
-import { iso } from '../core/time.js';
+import { type Instant, iso } from '../core/time.js';
 import type { AcmeCa, Dns01Challenge, OrderState } from '../ports/acme-ca.js';
 import type { TxtRecord } from '../ports/dns01-solver.js';
 import { readIssuedChain } from './certificate-facts.js';
+import { checkRenewalInfo, gatherRenewalInfo } from './check-renewal-info.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { importCurrent, importIssued } from './import-into-acm.js';
 import type { IssuanceDeps, RecordOutcome } from './issuance-deps.js';
@@ -101,6 +106,13 @@ export async function issueCertificates(
 async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
   const now = deps.clock.now();
   const log = deps.logger.child({ record: id });
+  // Gather first: a due renewal information check needs no lease (only a GET and a
+  // write under the version condition); everything else takes the lease and decides
+  // again on the copy the lease write returns.
+  const gathered = await deps.records.get(id);
+  if (gathered && decideIssuance(gathered, now).action === 'check-renewal-info') {
+    return { done: await checkWithoutLease(deps, gathered, now) };
+  }
   let record = await deps.records.acquireLease(id, deps.owner, now, deps.leaseMs);
   if (!record) {
     log.debug('skipped: lease held elsewhere or record gone', { rule: 'LeaseHeld' });
@@ -131,6 +143,11 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
   if (decision.action === 'import') {
     return { done: await importCurrent(deps, record, decision.reason, decision.nextAttemptAt) };
   }
+  if (decision.action === 'check-renewal-info') {
+    // The check came due between the gather and the lease: give the lease back first.
+    const released = await save(deps, record, {}, 'release');
+    return { done: await checkWithoutLease(deps, released, now) };
+  }
 
   const names = validateRequestedNames({ domains: record.domains }, deps.policy);
   if (!names.ok)
@@ -157,10 +174,9 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
   if (!state || !order) {
     if (order) await deps.secrets.discardPendingKey(id, order.attemptId);
     const attemptId = randomUUID();
-    state = await ca.placeOrder({
-      domains: record.domains,
-      ...(record.profile ? { profile: record.profile } : {}),
-    });
+    const replaces = replacedCertificate(record);
+    const placed = await placeOrder(deps, ca, record, replaces);
+    state = placed.state;
     // The key is staged only once the CA has accepted the order: an order that cannot
     // be placed (CA down, rate limit, a broken account key) must leave no private key
     // in a secret version. The key is first needed at finalize, and the record learns
@@ -174,6 +190,7 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
       keyType: record.keyType,
       issuer: record.issuer,
       ...(record.profile ? { profile: record.profile } : {}),
+      ...(placed.replaced && replaces ? { replaces } : {}),
       placedAt: now,
       ...(state.expiresAt !== undefined ? { expiresAt: state.expiresAt } : {}),
     };
@@ -224,11 +241,26 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
   );
 
   const now = deps.clock.now();
-  const renewal = chooseRenewalTime(
-    { notBefore: facts.notBefore, notAfter: facts.notAfter },
-    deps.random,
-  );
+  const validity = { notBefore: facts.notBefore, notAfter: facts.notAfter };
+  const lifetime = chooseRenewalTime(validity, deps.random);
   const record = p.record;
+  const issued = {
+    serial: facts.serial,
+    notBefore: facts.notBefore,
+    notAfter: facts.notAfter,
+    domains: facts.domains,
+    keyType: order.keyType,
+    issuer: order.issuer,
+    ...(order.profile ? { profile: order.profile } : {}),
+    issuedAt: now,
+  };
+  // Renewal information right after issuance: the CA may already suggest a window.
+  const renewal = await renewalAfterIssuance(
+    deps,
+    { ...record, current: issued, renewAt: lifetime.renewAt, renewJitter: lifetime.jitter },
+    facts.certificate,
+    now,
+  );
   // With an ACM import to follow, the lease is kept for it and the record is due again
   // when the lease ends: a crash before the import leaves it owed, not forgotten until
   // the next renewal.
@@ -239,19 +271,12 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
     {
       status: 'active',
       statusMessage: undefined,
-      current: {
-        serial: facts.serial,
-        notBefore: facts.notBefore,
-        notAfter: facts.notAfter,
-        domains: facts.domains,
-        keyType: order.keyType,
-        issuer: order.issuer,
-        ...(order.profile ? { profile: order.profile } : {}),
-        issuedAt: now,
-      },
+      current: issued,
       renewAt: renewal.renewAt,
-      renewJitter: renewal.jitter,
-      nextAttemptAt: importing ? now + deps.leaseMs : renewal.renewAt,
+      renewJitter: lifetime.jitter,
+      renewalRule: renewal.rule,
+      ari: renewal.ari,
+      nextAttemptAt: importing ? now + deps.leaseMs : renewal.nextAttemptAt,
       failures: 0,
       lastError: undefined,
       order: undefined,
@@ -267,6 +292,7 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
     notAfter: iso(facts.notAfter),
     renewAt: iso(renewal.renewAt),
     renewalRule: renewal.rule,
+    ...(order.replaces ? { replaces: order.replaces } : {}),
     newSecretVersion: created,
   });
   return importIssued(
@@ -278,7 +304,7 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
       outcome: 'issued',
       reason: p.reason,
       serial: facts.serial,
-      nextAttemptAt: renewal.renewAt,
+      nextAttemptAt: renewal.nextAttemptAt,
     },
   );
 }
@@ -318,4 +344,113 @@ function orderMatches(order: InFlightOrder, record: CertificateRecord): boolean 
     order.profile === record.profile &&
     order.domains.join(' ') === record.domains.join(' ')
   );
+}
+
+/**
+ * The renewal order of a certificate this issuer gave names it in `replaces` (RFC 9773
+ * section 5; Let's Encrypt exempts such renewals from its rate limits). A first order,
+ * or one moving to another issuer, replaces nothing.
+ */
+function replacedCertificate(record: CertificateRecord): string | undefined {
+  const certId = record.ari?.certId;
+  return certId && record.current?.issuer === record.issuer ? certId : undefined;
+}
+
+/**
+ * Places the order, with `replaces` when there is a predecessor. A CA that refuses the
+ * field (`alreadyReplaced`: another order already replaced it; `malformed`: it does not
+ * know the certificate) gets the same order once more without it, and the log says why.
+ */
+async function placeOrder(
+  deps: IssuanceDeps,
+  ca: AcmeCa,
+  record: CertificateRecord,
+  replaces: string | undefined,
+): Promise<{ state: OrderState; replaced: boolean }> {
+  const request = {
+    domains: record.domains,
+    ...(record.profile ? { profile: record.profile } : {}),
+  };
+  if (!replaces) return { state: await ca.placeOrder(request), replaced: false };
+  try {
+    return { state: await ca.placeOrder({ ...request, replaces }), replaced: true };
+  } catch (error) {
+    const refusal = asCertloopError(error, 'ca');
+    if (refusal.problem !== 'alreadyReplaced' && refusal.problem !== 'malformed') throw error;
+    deps.logger.warn('the CA refused replaces; ordering once more without it', {
+      record: record.id,
+      rule: 'ReplacesRefused',
+      replaces,
+      problem: refusal.problem,
+      error: refusal.message,
+    });
+    return { state: await ca.placeOrder(request), replaced: false };
+  }
+}
+
+/**
+ * The renewal time of a certificate just issued: its renewal information when the CA
+ * offers it (no lease needed beyond the one held), else the lifetime rule. A certificate
+ * without an ARI identifier keeps the lifetime rule and is never checked.
+ */
+async function renewalAfterIssuance(
+  deps: IssuanceDeps,
+  record: CertificateRecord,
+  certificatePem: string,
+  now: Instant,
+) {
+  let certId: string;
+  try {
+    certId = deps.ariCertificateId(certificatePem);
+  } catch (error) {
+    deps.logger.warn('certificate has no renewal information identifier; lifetime rule only', {
+      record: record.id,
+      error: asCertloopError(error).message,
+    });
+    const renewAt = record.renewAt ?? now;
+    return {
+      renewAt,
+      rule: chooseRenewalTimeRule(record),
+      ari: undefined,
+      nextAttemptAt: renewAt,
+    };
+  }
+  const check = await gatherRenewalInfo(deps, { ...record, ari: undefined }, certId, now);
+  return {
+    renewAt: check.decision.renewAt,
+    rule: check.decision.rule,
+    ari: check.decision.ari,
+    nextAttemptAt: nextLook(check.next, now),
+  };
+}
+
+function chooseRenewalTimeRule(record: CertificateRecord) {
+  const current = record.current;
+  return current && current.notAfter - current.notBefore < 10 * 86_400_000
+    ? ('half-of-lifetime' as const)
+    : ('two-thirds-of-lifetime' as const);
+}
+
+/** A scheduled renewal information check, reported as the batch's outcome for the record. */
+async function checkWithoutLease(
+  deps: IssuanceDeps,
+  record: CertificateRecord,
+  now: Instant,
+): Promise<RecordOutcome> {
+  const result = await checkRenewalInfo(deps, record, now);
+  const check = result.check;
+  if (result.outcome !== 'checked' || !check) {
+    return { id: record.id, outcome: result.outcome, reason: 'LeaseHeld' };
+  }
+  return {
+    id: record.id,
+    outcome: 'checked',
+    reason: check.failed
+      ? 'RenewalInfoUnavailable'
+      : check.decision.windowMoved
+        ? 'RenewalWindowMoved'
+        : 'RenewalWindowUnchanged',
+    detail: check.decision.detail,
+    ...(check.next.nextAttemptAt !== undefined ? { nextAttemptAt: check.next.nextAttemptAt } : {}),
+  };
 }

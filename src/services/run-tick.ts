@@ -53,6 +53,7 @@ export function countOutcomes(outcomes: readonly RecordOutcome[]): Record<Outcom
     invalid: 0,
     deferred: 0,
     conflict: 0,
+    checked: 0,
   };
   for (const { outcome } of outcomes) counts[outcome] += 1;
   return counts;

@@ -13,6 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { renderStatusTable } from '../../cli/status-table.js';
+import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { MemoryCertificateImporter } from '../../src/adapters/memory/memory-certificate-importer.js';
 import { MemoryDns01Solver } from '../../src/adapters/memory/memory-dns01-solver.js';
@@ -59,6 +60,7 @@ function world(options: { acm?: CertificateImporter | 'none' } = {}) {
     owner: 'acm-test',
     leaseMs: LEASE_MS,
     concurrency: 4,
+    ariCertificateId: ariCertificateIdOf,
     ...(acm ? { acm } : {}),
   };
   const registration: RegistrationDeps = {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { MemoryControlRecords } from '../../src/adapters/memory/memory-control-records.js';
 import { MemoryDns01Solver } from '../../src/adapters/memory/memory-dns01-solver.js';
@@ -53,6 +54,7 @@ describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', 
       owner: 'drill',
       leaseMs: 15 * MINUTE,
       concurrency: 25,
+      ariCertificateId: ariCertificateIdOf,
     };
     const registration = {
       records,

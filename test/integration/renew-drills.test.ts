@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { MemoryControlRecords } from '../../src/adapters/memory/memory-control-records.js';
 import { MemoryDns01Solver } from '../../src/adapters/memory/memory-dns01-solver.js';
@@ -35,6 +36,7 @@ async function fleet(size: number) {
     owner: 'drill-worker',
     leaseMs: 15 * MINUTE,
     concurrency: 25,
+    ariCertificateId: ariCertificateIdOf,
   };
   const renewal: ForceRenewalDeps = {
     records,

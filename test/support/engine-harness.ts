@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AcmeClientCa } from '../../src/adapters/acme/acme-client-ca.js';
+import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { DynamoDbRecordStore } from '../../src/adapters/dynamodb/dynamodb-record-store.js';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
@@ -136,6 +137,7 @@ export async function startEngineHarness(): Promise<EngineHarness> {
         owner: options.owner ?? `worker-${workers}`,
         leaseMs: 10 * 60_000,
         concurrency: options.concurrency ?? 25,
+        ariCertificateId: ariCertificateIdOf,
       };
     },
     registration,

@@ -127,7 +127,12 @@ describe('applyRenewalInfo', () => {
           expect(first.renewAt).toBeGreaterThanOrEqual(window.start);
           expect(first.renewAt).toBeLessThanOrEqual(window.end);
           const again = applyRenewalInfo(
-            { ...input, previous: first.ari, previousRenewAt: first.renewAt, random: () => 0.99 },
+            {
+              ...input,
+              ...(first.ari ? { previous: first.ari } : {}),
+              previousRenewAt: first.renewAt,
+              random: () => 0.99,
+            },
             { answer: { window } },
           );
           expect(again.renewAt).toBe(first.renewAt);
@@ -144,7 +149,12 @@ describe('applyRenewalInfo', () => {
     });
     const later = NOW + 10 * DAY;
     const moved = applyRenewalInfo(
-      { ...input, now: later, previous: before.ari, previousRenewAt: before.renewAt },
+      {
+        ...input,
+        now: later,
+        ...(before.ari ? { previous: before.ari } : {}),
+        previousRenewAt: before.renewAt,
+      },
       { answer: { window: { start: later - 2 * HOUR, end: later - HOUR } } },
     );
     expect(moved.windowMoved).toBe(true);
@@ -161,8 +171,8 @@ describe('applyRenewalInfo', () => {
       const decision = applyRenewalInfo(input, { answer: { window } });
       expect(decision.renewAt).toBe(input.lifetimeRenewAt);
       expect(decision.rule).toBe('two-thirds-of-lifetime');
-      expect(decision.ari.window).toBeUndefined();
-      expect(decision.ari.problem).toBe(windowProblem(window, input.validity));
+      expect(decision.ari?.window).toBeUndefined();
+      expect(decision.ari?.problem).toBe(windowProblem(window, input.validity));
     }
   });
 
@@ -172,18 +182,22 @@ describe('applyRenewalInfo', () => {
       answer: { window: { start: NOW + 27 * DAY, end: NOW + 29 * DAY } },
     });
     const failed = applyRenewalInfo(
-      { ...input, previous: good.ari, previousRenewAt: good.renewAt },
+      { ...input, ...(good.ari ? { previous: good.ari } : {}), previousRenewAt: good.renewAt },
       { failure: 'HTTP 503' },
     );
     expect(failed.renewAt).toBe(good.renewAt);
-    expect(failed.ari.failures).toBe(1);
-    expect(failed.ari.checkAt).toBe(NOW + 5 * 60_000);
+    expect(failed.ari?.failures).toBe(1);
+    expect(failed.ari?.checkAt).toBe(NOW + 5 * 60_000);
     const failedAgain = applyRenewalInfo(
-      { ...input, previous: failed.ari, previousRenewAt: failed.renewAt },
+      {
+        ...input,
+        ...(failed.ari ? { previous: failed.ari } : {}),
+        previousRenewAt: failed.renewAt,
+      },
       { failure: 'HTTP 503' },
     );
-    expect(failedAgain.ari.failures).toBe(2);
-    expect(failedAgain.ari.checkAt).toBe(NOW + 10 * 60_000);
+    expect(failedAgain.ari?.failures).toBe(2);
+    expect(failedAgain.ari?.checkAt).toBe(NOW + 10 * 60_000);
     const firstFailure = applyRenewalInfo(input, { failure: 'timeout' });
     expect(firstFailure.renewAt).toBe(input.lifetimeRenewAt);
     expect(firstFailure.rule).toBe('two-thirds-of-lifetime');
@@ -192,6 +206,7 @@ describe('applyRenewalInfo', () => {
   it('uses the half-of-lifetime rule for a 160-hour certificate without ARI', () => {
     const decision = applyRenewalInfo(inputFor(160 * HOUR), { unsupported: true });
     expect(decision.rule).toBe('half-of-lifetime');
+    expect(decision.ari).toBeUndefined();
     expect(latestAriRenewal({ notBefore: NOW, notAfter: NOW + 160 * HOUR })).toBe(
       NOW + 160 * HOUR * 0.55,
     );

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ariCertificateIdOf } from '../../../src/adapters/crypto/ari-certificate-id.js';
 import { MemoryRecordStore } from '../../../src/adapters/memory/memory-record-store.js';
 import { MemorySecretStore } from '../../../src/adapters/memory/memory-secret-store.js';
 import { CertloopError } from '../../../src/core/errors.js';
@@ -62,6 +63,7 @@ async function scenario(error: Error, overrides: Parameters<typeof aRecord>[0] =
     owner: 'unit',
     leaseMs: 10 * MINUTE,
     concurrency: 2,
+    ariCertificateId: ariCertificateIdOf,
   };
   const [outcome] = await issueCertificates(deps, ['web']);
   const stagedLeft = (
