@@ -14,9 +14,9 @@ import type { AcmeCa } from '../ports/acme-ca.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dns01Solver } from '../ports/dns01-solver.js';
 import type { Logger } from '../ports/logger.js';
-import { type BudgetedTickReport, runBudgetedTick } from '../services/budgeted-tick.js';
 import type { ForceRenewalDeps } from '../services/force-renewal.js';
 import type { IssuanceDeps } from '../services/issue-certificates.js';
+import { type PlanAndIssueReport, planAndIssue } from '../services/plan-and-issue.js';
 import type { RegistrationDeps } from '../services/register-certificates.js';
 import type { SweepReport } from '../services/sweep-registrations.js';
 import { composeRegistration } from './compose-registration.js';
@@ -27,10 +27,10 @@ export interface Runtime {
   registration: RegistrationDeps;
   renewal: ForceRenewalDeps;
   /**
-   * One pass of the whole pipeline in this process: due records admitted within the CA's
-   * order budget (`config.budget`), then issued or renewed in batches.
+   * One pass of the whole pipeline in this process (`planAndIssue`): due records admitted
+   * within the CA's order budget (`config.budget`), then issued or renewed in batches.
    */
-  tick(): Promise<BudgetedTickReport>;
+  tick(): Promise<PlanAndIssueReport>;
   /** Reads every registered secret's tags into records (`undefined` for stores without tags). */
   sweep?: () => Promise<SweepReport>;
 }
@@ -98,7 +98,7 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     registration,
     renewal,
     tick: () =>
-      runBudgetedTick(
+      planAndIssue(
         { issuance, control: renewal.control, budget: config.budget },
         { batchSize: config.batchSize, maxRecords: config.maxRecordsPerTick },
       ),

@@ -2,6 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import * as z from 'zod/mini';
 import { DEFAULT_MAX_NAMES } from '../core/domain-names.js';
 import { DEFAULT_ORDER_BUDGET, type OrderBudget } from '../core/renewal-budget.js';
+import { ConfigError, type Env, wholeNumber } from './env-values.js';
 import { ENV } from './environment.js';
 import './zod-messages.js';
 
@@ -62,17 +63,8 @@ export interface PlannerConfig {
   budget?: OrderBudget;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
+// The readers below throw ConfigError; callers may import it from here or env-values.
+export { ConfigError } from './env-values.js';
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
@@ -90,16 +82,6 @@ export function checkLogLevel(env: Env): void {
 function required(env: Env, name: string, what: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigError(name, `is not set; it must hold ${what}`);
-  return value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `"${raw}" is not a whole number between ${min} and ${max}`);
-  }
   return value;
 }
 
@@ -296,13 +278,13 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
     issuers,
     defaultIssuer,
     allowedSuffixes: readAllowedSuffixes(env, dns),
-    maxNames: integer(env, ENV.maxNames, DEFAULT_MAX_NAMES, 1, 100),
+    maxNames: wholeNumber(env, ENV.maxNames, DEFAULT_MAX_NAMES, 1, 100),
     secretStore,
     dns,
-    leaseMs: integer(env, ENV.leaseSeconds, 900, 60, 86_400) * 1000,
-    batchSize: integer(env, ENV.batchSize, 50, 1, 500),
-    concurrency: integer(env, ENV.concurrency, 10, 1, 100),
-    maxRecordsPerTick: integer(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
+    leaseMs: wholeNumber(env, ENV.leaseSeconds, 900, 60, 86_400) * 1000,
+    batchSize: wholeNumber(env, ENV.batchSize, 50, 1, 500),
+    concurrency: wholeNumber(env, ENV.concurrency, 10, 1, 100),
+    maxRecordsPerTick: wholeNumber(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
     acmImport: readAcmImport(env, secretStore),
     budget: readBudget(env),
   };
@@ -324,12 +306,13 @@ function readAcmImport(env: Env, secretStore: SecretStoreConfig): boolean {
 /** CERTLOOP_BUDGET_*: the CA's new-order budget (defaults: DEFAULT_ORDER_BUDGET). */
 export function readBudget(env: Env = process.env): OrderBudget {
   return {
-    orders: integer(env, ENV.budgetOrders, DEFAULT_ORDER_BUDGET.orders, 1, 100_000),
+    orders: wholeNumber(env, ENV.budgetOrders, DEFAULT_ORDER_BUDGET.orders, 1, 100_000),
     windowMs:
-      integer(env, ENV.budgetWindowHours, DEFAULT_ORDER_BUDGET.windowMs / 3_600_000, 1, 168) *
+      wholeNumber(env, ENV.budgetWindowHours, DEFAULT_ORDER_BUDGET.windowMs / 3_600_000, 1, 168) *
       3_600_000,
     slackMs:
-      integer(env, ENV.budgetSlackSeconds, DEFAULT_ORDER_BUDGET.slackMs / 1000, 0, 86_400) * 1000,
+      wholeNumber(env, ENV.budgetSlackSeconds, DEFAULT_ORDER_BUDGET.slackMs / 1000, 0, 86_400) *
+      1000,
   };
 }
 
@@ -353,9 +336,9 @@ export function readPlannerConfig(env: Env = process.env): PlannerConfig {
   return {
     tableName,
     queueUrl,
-    maxRecordsPerTick: integer(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
+    maxRecordsPerTick: wholeNumber(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
     ...(target
-      ? { issuerRotation: { target, batch: integer(env, ENV.rotationBatch, 30, 1, 1000) } }
+      ? { issuerRotation: { target, batch: wholeNumber(env, ENV.rotationBatch, 30, 1, 1000) } }
       : {}),
     ...(budgetVariables.some((name) => env[name]?.trim()) ? { budget: readBudget(env) } : {}),
   };

@@ -5,8 +5,9 @@
  */
 import { DEFAULT_STEK_POLICY, type StekPolicy } from '../core/stek-ring.js';
 import { HOUR } from '../core/time.js';
+import { ConfigError, type Env, wholeNumber } from './env-values.js';
 import { ENV } from './environment.js';
-import { ConfigError, checkLogLevel } from './runtime-config.js';
+import { checkLogLevel } from './runtime-config.js';
 
 export const STEK_ENV = {
   /** DynamoDB records table that holds the STEK lease items (`stek#<set>`). */
@@ -37,8 +38,6 @@ export interface StekConfig {
   policy: StekPolicy;
   leaseMs: number;
 }
-
-type Env = Record<string, string | undefined>;
 
 export function readStekConfig(env: Env): StekConfig {
   checkLogLevel(env);
@@ -124,14 +123,4 @@ function hours(env: Env, name: string, fallback: number, min: number, max: numbe
     throw new ConfigError(name, `"${raw}" is not a number of hours between ${min} and ${max}`);
   }
   return Math.round(value * HOUR);
-}
-
-function wholeNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `"${raw}" is not a whole number between ${min} and ${max}`);
-  }
-  return value;
 }

@@ -10,8 +10,8 @@ import type { RuntimeConfig } from '../config/runtime-config.js';
 import type { CertificateRecord } from '../core/certificate-record.js';
 import { DEFAULT_ORDER_BUDGET } from '../core/renewal-budget.js';
 import { DEFAULT_STEK_POLICY } from '../core/stek-ring.js';
+import type { PlanAndIssueReport } from '../services/plan-and-issue.js';
 import { registerCertificate } from '../services/register-certificates.js';
-import type { TickReport } from '../services/run-tick.js';
 import { startDynalite } from './dynalite-server.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { type PebbleServer, startPebble } from './pebble-server.js';
@@ -34,7 +34,7 @@ export interface LocalRunOptions {
   /** Stops the loop. */
   signal?: AbortSignal;
   /** Called after every tick with the report and all records (the CLI prints a table). */
-  onTick?: (report: TickReport, records: CertificateRecord[], runtime: Runtime) => void;
+  onTick?: (report: PlanAndIssueReport, records: CertificateRecord[], runtime: Runtime) => void;
 }
 
 /**

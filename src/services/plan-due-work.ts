@@ -14,17 +14,46 @@ import type { CertificateRecordStore } from '../ports/certificate-records.js';
 import type { Clock } from '../ports/clock.js';
 import type { ControlRecords } from '../ports/control-records.js';
 import type { Logger } from '../ports/logger.js';
-import type { WorkQueue } from '../ports/work-queue.js';
+import type { WorkItem, WorkQueue } from '../ports/work-queue.js';
 
-export interface PlannerDeps {
+/** What admitting due work needs: the records, the budget and the ledger that keeps it. */
+export interface AdmissionDeps {
   records: CertificateRecordStore;
-  queue: WorkQueue;
   clock: Clock;
   logger: Logger;
   /** The CA's new-order budget that scheduled work is admitted within. */
   budget: OrderBudget;
   /** Holds the order ledger (ORDER_LEDGER) shared by every planner run. */
   control: ControlRecords;
+}
+
+export interface PlannerDeps extends AdmissionDeps {
+  queue: WorkQueue;
+}
+
+/** Why an admission took what it took (the `rule` field of the planner's log line). */
+export type AdmissionRule =
+  | 'BudgetContended'
+  | 'BudgetExhausted'
+  | 'PlanLimitReached'
+  | 'AllDuePlanned';
+
+/** The due records one run admitted within the budget, and what it left for later. */
+export interface DueAdmission {
+  /** The run's one reading of the clock. */
+  now: Instant;
+  due: number;
+  /** To be worked on now, earliest due first; already counted in the ledger. */
+  admitted: WorkItem[];
+  /** Due records left for a later run because the CA's order budget is spent. */
+  heldByBudget: number;
+  /** Due records an earlier run admitted less than the budget's slack ago. */
+  inFlight: number;
+  /** Seconds the oldest due record has been waiting (0 when none). */
+  oldestDueSeconds: number;
+  rule: AdmissionRule;
+  /** Log fields on the budget: its size and span, what it had spent, when it has room. */
+  budgetFields: Record<string, unknown>;
 }
 
 export interface PlanReport {
@@ -68,18 +97,20 @@ export function inFlightKey(id: string, nextAttemptAt: Instant): string {
 export const LEDGER_WRITE_ATTEMPTS = 4;
 
 /**
- * The scheduled planner: find what is due (an index query whose cost follows the due
- * records, never a scan), admit as much of it as the CA's order budget has room for
- * (earliest due first), and hand that to the work queue. The rest stays due and is
- * admitted by a later run (`heldByBudget`, rule `BudgetExhausted`).
+ * The admission shared by the deployed planner (`planDueWork`, which hands the admitted
+ * records to the work queue) and by `planAndIssue` (which works on them in the same
+ * process): find what is due (an index query whose cost follows the due records, never
+ * a scan) and admit as much of it as the CA's order budget has room for (earliest due
+ * first). The rest stays due and is admitted by a later run (`heldByBudget`, rule
+ * `BudgetExhausted`).
  *
  * The budget is kept in the control document ORDER_LEDGER (see `admitWithinBudget`):
  * admissions in any span of `windowMs + slackMs` total at most `orders`, so the orders
  * of every CA window stay within it when a worker places each order within `slackMs`.
- * The ledger is written (conditioned on the version read) BEFORE anything is enqueued:
+ * The ledger is written (conditioned on the version read) BEFORE anything is handed on:
  * a crash after the write wastes budget, never overspends it. A concurrent planner that
  * wrote first makes the write fail; the run re-reads and tries again, and after
- * LEDGER_WRITE_ATTEMPTS it enqueues nothing this time (rule `BudgetContended`).
+ * LEDGER_WRITE_ATTEMPTS it admits nothing this time (rule `BudgetContended`).
  *
  * Forced renewals: a bulk `forceRenewal` already spaces its records' `nextAttemptAt` at
  * the budget's rate (the `renewal-budget` cursor). When they come due they are due
@@ -90,13 +121,13 @@ export const LEDGER_WRITE_ATTEMPTS = 4;
  *
  * It writes no certificate record. A record it admitted stays in the ledger's in-flight
  * memory (inFlightKey: its id and the nextAttemptAt it was admitted at) for the budget's
- * slack, the time a worker has to place its order: a run in that time neither queues it
- * again nor counts it again (`inFlight` in the report), so a queue that drains slower
- * than the planner's period does not spend the budget twice. A record a worker has
- * worked on (its nextAttemptAt moved) is admitted again as soon as it is due; one
- * still untouched after the slack (its message was lost) is admitted again then.
+ * slack, the time a worker has to place its order: a run in that time neither admits it
+ * again nor counts it again (`inFlight`), so a queue that drains slower than the
+ * planner's period does not spend the budget twice. A record a worker has worked on (its
+ * nextAttemptAt moved) is admitted again as soon as it is due; one still untouched after
+ * the slack (its message was lost) is admitted again then.
  */
-export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promise<PlanReport> {
+export async function admitDueWork(deps: AdmissionDeps, maxRecords: number): Promise<DueAdmission> {
   const now = deps.clock.now();
   const found = await deps.records.findDue(now, maxRecords);
   // findDue answers oldest first; sorted again (stable) so that the admitted ones are the
@@ -106,10 +137,47 @@ export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promis
     due.length > 0
       ? await claimBudget(deps, now, due)
       : { admission: undefined, admitted: [], inFlight: 0 };
-  const { admitted } = claim;
+  const heldByBudget = due.length - claim.inFlight - claim.admitted.length;
+  const oldest = due.reduce((min, ref) => Math.min(min, ref.nextAttemptAt), now);
+  return {
+    now,
+    due: due.length,
+    admitted: claim.admitted.map((ref) => ({ id: ref.id, dueAt: ref.nextAttemptAt })),
+    heldByBudget,
+    inFlight: claim.inFlight,
+    oldestDueSeconds: Math.round((now - oldest) / 1000),
+    rule: claim.contended
+      ? 'BudgetContended'
+      : heldByBudget > 0
+        ? 'BudgetExhausted'
+        : due.length === maxRecords
+          ? 'PlanLimitReached'
+          : 'AllDuePlanned',
+    budgetFields: {
+      limit: maxRecords,
+      budget: {
+        orders: deps.budget.orders,
+        spanSeconds: Math.round(admissionSpan(deps.budget) / 1000),
+      },
+      ...(claim.admission ? { budgetUsed: claim.admission.used } : {}),
+      ...(claim.admission?.roomAt !== undefined
+        ? { budgetRoomAt: iso(claim.admission.roomAt) }
+        : {}),
+    },
+  };
+}
+
+/**
+ * The scheduled planner: admits due work within the CA's order budget (`admitDueWork`)
+ * and hands the admitted records to the work queue. A record the queue refused is
+ * logged and stays due; it is in the ledger's in-flight memory, so it is admitted
+ * again once the budget's slack has passed.
+ */
+export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promise<PlanReport> {
+  const admission = await admitDueWork(deps, maxRecords);
   const result =
-    admitted.length > 0
-      ? await deps.queue.enqueue(admitted.map((ref) => ({ id: ref.id, dueAt: ref.nextAttemptAt })))
+    admission.admitted.length > 0
+      ? await deps.queue.enqueue(admission.admitted)
       : { accepted: 0, failed: [] };
   for (const failure of result.failed) {
     deps.logger.warn('could not enqueue a due record; the next plan picks it up again', {
@@ -117,32 +185,19 @@ export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promis
       reason: failure.reason,
     });
   }
-  const oldest = due.reduce((min, ref) => Math.min(min, ref.nextAttemptAt), now);
   const report: PlanReport = {
-    startedAt: iso(now),
-    due: due.length,
+    startedAt: iso(admission.now),
+    due: admission.due,
     enqueued: result.accepted,
     failed: result.failed.length,
-    heldByBudget: due.length - claim.inFlight - admitted.length,
-    inFlight: claim.inFlight,
-    oldestDueSeconds: Math.round((now - oldest) / 1000),
+    heldByBudget: admission.heldByBudget,
+    inFlight: admission.inFlight,
+    oldestDueSeconds: admission.oldestDueSeconds,
   };
   deps.logger.info('plan finished', {
     ...report,
-    limit: maxRecords,
-    budget: {
-      orders: deps.budget.orders,
-      spanSeconds: Math.round(admissionSpan(deps.budget) / 1000),
-    },
-    ...(claim.admission ? { budgetUsed: claim.admission.used } : {}),
-    ...(claim.admission?.roomAt !== undefined ? { budgetRoomAt: iso(claim.admission.roomAt) } : {}),
-    rule: claim.contended
-      ? 'BudgetContended'
-      : report.heldByBudget > 0
-        ? 'BudgetExhausted'
-        : due.length === maxRecords
-          ? 'PlanLimitReached'
-          : 'AllDuePlanned',
+    ...admission.budgetFields,
+    rule: admission.rule,
   });
   return report;
 }
@@ -154,7 +209,7 @@ export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promis
  */
 interface Claim {
   admission: Admission | undefined;
-  /** The due records to queue now, earliest due first. */
+  /** The due records to admit now, earliest due first. */
   admitted: DueRef[];
   /** Due records left alone because an earlier run admitted them within the slack. */
   inFlight: number;
@@ -164,7 +219,7 @@ interface Claim {
 type DueRef = Awaited<ReturnType<CertificateRecordStore['findDue']>>[number];
 
 async function claimBudget(
-  deps: PlannerDeps,
+  deps: AdmissionDeps,
   now: Instant,
   due: readonly DueRef[],
 ): Promise<Claim> {

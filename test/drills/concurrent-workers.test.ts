@@ -4,12 +4,13 @@
  *
  * What it proves: the lease (a conditional UpdateItem on dynalite) and the re-read /
  * re-check after taking it keep eight workers that all see the same 500 due records
- * from placing a second order for any of them. Each worker runs ticks the way the
- * scheduled worker does (`runTick` with the default batch size and record limit: find
- * what is due, then work on it in batches), over and over until nothing is due. At the
- * end pebble was asked for exactly 500 orders, one per record; every record holds a
- * certificate in the directory secret store whose key matches it and whose SANs are
- * the record's names; no lease is left; every record is next looked at in the future.
+ * from placing a second order for any of them. Each worker runs passes of the one tick
+ * path (`planAndIssue` with the deployment's default batch size and record limit, and a
+ * budget that never holds work back: find what is due, then work on it in batches),
+ * over and over until nothing is due. At the end pebble was asked for exactly 500
+ * orders, one per record; every record holds a certificate in the directory secret
+ * store whose key matches it and whose SANs are the record's names; no lease is left;
+ * every record is next looked at in the future.
  *
  * Peers: dynalite in-process, pebble + pebble-challtestsrv (real ACME and DNS-01), the
  * directory secret store in a temp folder (test/support/engine-harness.ts). This drill
@@ -28,12 +29,15 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
 import type { RecordOutcome } from '../../src/services/issue-certificates.js';
-import { countOutcomes, DEFAULT_TICK_OPTIONS, runTick } from '../../src/services/run-tick.js';
+import { countOutcomes } from '../../src/services/plan-and-issue.js';
 import { type EngineHarness, startEngineHarness } from '../support/engine-harness.js';
+import { engineTick } from '../support/engine-tick.js';
 import { sansOf } from '../support/test-certificates.js';
 
 const RECORDS = 500;
 const WORKERS = 8;
+/** The deployment's defaults (CERTLOOP_BATCH_SIZE, CERTLOOP_MAX_RECORDS_PER_TICK). */
+const TICK = { batchSize: 50, maxRecords: 500 };
 /**
  * Between two ticks of one worker (real time). A worker's first tick goes through the
  * whole due list; what is still due afterwards is held by workers that are not done, so
@@ -62,7 +66,7 @@ async function workUntilNothingDue(h: EngineHarness, owner: string): Promise<Wor
     if (run.ticks >= MAX_TICKS_PER_WORKER) {
       throw new Error(`${owner} ran ${run.ticks} ticks and the due list never drained`);
     }
-    const report = await runTick(deps, DEFAULT_TICK_OPTIONS);
+    const report = await engineTick(deps, TICK);
     run.ticks += 1;
     run.outcomes.push(...report.outcomes);
     if (report.due === 0) return run;

@@ -35,8 +35,9 @@ import { BACKOFF_JITTER, BACKOFF_TABLE } from '../../src/core/backoff.js';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
 import { MINUTE, SECOND } from '../../src/core/time.js';
 import type { IssuanceDeps } from '../../src/services/issue-certificates.js';
-import { runTick, type TickReport } from '../../src/services/run-tick.js';
+import type { PlanAndIssueReport } from '../../src/services/plan-and-issue.js';
 import { type EngineHarness, startEngineHarness } from '../support/engine-harness.js';
+import { engineTick } from '../support/engine-tick.js';
 import {
   type AcmeStep,
   type Fault,
@@ -148,7 +149,7 @@ describe('R3: the engine against a fault-injecting proxy in front of pebble', ()
     return { ...base, secrets, issuers: (name) => (name === 'default' ? ca : undefined) };
   }
 
-  const tick = (): Promise<TickReport> => runTick(worker(), TICK);
+  const tick = (): Promise<PlanAndIssueReport> => engineTick(worker(), TICK);
 
   async function record(id: string): Promise<CertificateRecord> {
     const found = await h.records.get(id);
@@ -610,7 +611,7 @@ describe('R3: the engine against a fault-injecting proxy in front of pebble', ()
         h.clock.set(now + Math.ceil((next - now) / STORM_TICK_PERIOD) * STORM_TICK_PERIOD);
       history.push({ at: h.clock.now(), records });
       if (ticks % STORM_COLD_START_EVERY === 0) deps = worker();
-      const report = await runTick(deps, TICK);
+      const report = await engineTick(deps, TICK);
       ticks += 1;
       progress.ticks = ticks;
       progress.dueByTick.push(report.due);

@@ -146,7 +146,7 @@ describe('the functions', () => {
     },
   );
 
-  it('deploys planner, worker, sweep and renew without STEK sets (scheduled-tick is the local variant)', () => {
+  it('deploys planner, worker, sweep and renew without STEK sets', () => {
     expect(q.ofType('AWS::Lambda::Function')).toHaveLength(4);
     expect(certloop().rotateStek).toBeUndefined();
     expect(Object.values(FUNCTION_ENTRIES).map((entry) => basename(entry))).toEqual([

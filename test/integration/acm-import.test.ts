@@ -29,7 +29,7 @@ import {
   type RegistrationDeps,
   registerCertificate,
 } from '../../src/services/register-certificates.js';
-import { runTick } from '../../src/services/run-tick.js';
+import { engineTick } from '../support/engine-tick.js';
 import { FakeAcmeCa } from '../support/fake-acme-ca.js';
 import { ManualClock, seededRandom } from '../support/manual-clock.js';
 import { silentLogger } from '../support/test-loggers.js';
@@ -80,7 +80,7 @@ function world(options: { acm?: CertificateImporter | 'none' } = {}) {
       ...(acmTag !== undefined ? { acm: acmTag } : {}),
     });
   const tick = async () => {
-    const report = await runTick(issuance, { batchSize: 50, maxRecords: 100 });
+    const report = await engineTick(issuance, { batchSize: 50, maxRecords: 100 });
     return report.outcomes.find((o) => o.id === ID);
   };
   const record = async () => (await records.get(ID)) as CertificateRecord;
@@ -286,7 +286,7 @@ describe('certloop:acm', () => {
     const healthy = new MemoryCertificateImporter();
     const deps: IssuanceDeps = { ...doomed.issuance, records: survivor, acm: healthy };
     const tick = async () =>
-      (await runTick(deps, { batchSize: 10, maxRecords: 10 })).outcomes.find((o) => o.id === ID);
+      (await engineTick(deps, { batchSize: 10, maxRecords: 10 })).outcomes.find((o) => o.id === ID);
 
     expect(await tick()).toBeUndefined();
     // Due when the dead worker's lease ends; the next planner run after that picks it up.

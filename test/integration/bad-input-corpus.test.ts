@@ -750,7 +750,7 @@ describe('drill R4: one bad-input corpus, each case a clear error with no stored
 
     it('(control) every function starts on the complete configuration without a request, and a started one is seen calling', async () => {
       try {
-        for (const fn of ['worker', 'planner', 'sweep', 'renew', 'scheduled-tick', 'rotate-stek']) {
+        for (const fn of ['worker', 'planner', 'sweep', 'renew', 'rotate-stek']) {
           const outcome = await coldStart({}, fn);
           expect(outcome.ok, fn).toBe(true);
           expect(requests(), fn).toBe(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTick } from '../../src/services/run-tick.js';
 import { type EngineHarness, startEngineHarness } from '../support/engine-harness.js';
+import { engineTick } from '../support/engine-tick.js';
 
 describe('four ticks in parallel over 40 due records (dynalite + pebble)', () => {
   let h: EngineHarness;
@@ -18,7 +18,7 @@ describe('four ticks in parallel over 40 due records (dynalite + pebble)', () =>
     // Small batches and low concurrency make the four workers interleave over the list.
     const reports = await Promise.all(
       [1, 2, 3, 4].map((n) =>
-        runTick(h.worker({ owner: `tick-${n}`, concurrency: 3 }), {
+        engineTick(h.worker({ owner: `tick-${n}`, concurrency: 3 }), {
           batchSize: 5,
           maxRecords: 500,
         }),

@@ -1,9 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueCertificates } from '../../src/services/issue-certificates.js';
-import { runTick } from '../../src/services/run-tick.js';
 import { type CrashPoint, crashingWorker } from '../support/crash-worker.js';
 import { type EngineHarness, startEngineHarness } from '../support/engine-harness.js';
+import { engineTick } from '../support/engine-tick.js';
 
 const TICK = { batchSize: 50, maxRecords: 500 };
 
@@ -44,12 +44,12 @@ describe('a worker that dies in the middle of an issuance (dynalite + pebble)', 
       expect(held?.lease?.owner).toBe(`doomed-${point}`);
 
       // While the dead worker's lease lives, nobody else touches the record.
-      const early = await runTick(h.worker(), TICK);
+      const early = await engineTick(h.worker(), TICK);
       expect(early.outcomes.find((o) => o.id === id)?.outcome).toBe('busy');
 
       // Once it has expired, the next worker finishes the job.
       h.clock.advance(10 * 60_000 + 1);
-      const report = await runTick(h.worker(), TICK);
+      const report = await engineTick(h.worker(), TICK);
       expect(report.outcomes.find((o) => o.id === id)?.outcome).toBe('issued');
       // Exactly one order in all: a finished or still-valid order is resumed, not placed again.
       expect(h.orders.byDomains.get(name)).toBe(1);

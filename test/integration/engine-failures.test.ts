@@ -4,8 +4,8 @@ import { CertloopError } from '../../src/core/errors.js';
 import { DAY, HOUR, MINUTE } from '../../src/core/time.js';
 import type { AcmeCa } from '../../src/ports/acme-ca.js';
 import type { Dns01Solver, TxtRecord } from '../../src/ports/dns01-solver.js';
-import { runTick } from '../../src/services/run-tick.js';
 import { type EngineHarness, startEngineHarness } from '../support/engine-harness.js';
+import { engineTick } from '../support/engine-tick.js';
 import { intercept } from '../support/faults.js';
 
 const TICK = { batchSize: 50, maxRecords: 500 };
@@ -66,7 +66,7 @@ describe('failures, backoff and bad names on dynalite and pebble', () => {
 
   it('backs off a CA failure and a DNS failure from the table, and issues the others', async () => {
     const start = h.clock.now();
-    const report = await runTick(worker(), TICK);
+    const report = await engineTick(worker(), TICK);
     expect(report.counts).toMatchObject({ issued: 2, failed: 3, invalid: 1 });
 
     for (const id of ['ok-1', 'ok-2'])
@@ -107,9 +107,9 @@ describe('failures, backoff and bad names on dynalite and pebble', () => {
   });
 
   it('is not due again before the backoff delay, and the next failure waits longer', async () => {
-    expect((await runTick(worker(), TICK)).due).toBe(0);
+    expect((await engineTick(worker(), TICK)).due).toBe(0);
     h.clock.advance(MINUTE + 1);
-    const report = await runTick(worker(), TICK);
+    const report = await engineTick(worker(), TICK);
     expect(report.counts.failed).toBe(2);
     for (const id of ['ca-down', 'dns-broken']) {
       const record = await h.records.get(id);
@@ -125,7 +125,7 @@ describe('failures, backoff and bad names on dynalite and pebble', () => {
     faults.dns = false;
     faults.rateLimit = false;
     h.clock.advance(3 * HOUR);
-    const report = await runTick(worker(), TICK);
+    const report = await engineTick(worker(), TICK);
     expect(report.counts.issued).toBe(3);
     for (const id of ['ca-down', 'dns-broken', 'limited']) {
       const record = await h.records.get(id);
@@ -138,7 +138,7 @@ describe('failures, backoff and bad names on dynalite and pebble', () => {
     faults.rejected = false;
     const placed = h.orders.placed;
     h.clock.advance(30 * DAY);
-    await runTick(worker(), TICK);
+    await engineTick(worker(), TICK);
     expect(h.orders.byDomains.get('refused.example.test')).toBeUndefined();
     expect((await h.records.get('refused'))?.status).toBe('invalid');
     expect(h.orders.placed).toBe(placed);
@@ -189,11 +189,11 @@ describe('bad names on dynalite and pebble', () => {
   );
 
   it('issues the good records in the same tick and never attempts the bad ones', async () => {
-    const report = await runTick(h.worker(), TICK);
+    const report = await engineTick(h.worker(), TICK);
     expect(report.counts.issued).toBe(2);
     expect(report.due).toBe(2);
     h.clock.advance(7 * DAY);
-    expect((await runTick(h.worker(), TICK)).due).toBe(0);
+    expect((await engineTick(h.worker(), TICK)).due).toBe(0);
     expect(h.orders.placed).toBe(2);
   });
 
@@ -203,7 +203,7 @@ describe('bad names on dynalite and pebble', () => {
       status: 'pending',
       nextAttemptAt: h.clock.now(),
     });
-    const report = await runTick(h.worker(), TICK);
+    const report = await engineTick(h.worker(), TICK);
     expect(report.counts.issued).toBe(1);
     expect((await h.records.get('outside-suffix'))?.current?.domains).toEqual(['www.example.test']);
   });

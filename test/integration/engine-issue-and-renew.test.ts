@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyType } from '../../src/core/key-type.js';
-import { runTick } from '../../src/services/run-tick.js';
 import { type EngineHarness, startEngineHarness } from '../support/engine-harness.js';
+import { engineTick } from '../support/engine-tick.js';
 import { keyFingerprints } from '../support/key-material-patterns.js';
 
 interface Wanted {
@@ -67,7 +67,7 @@ describe('the renewal engine on dynalite and pebble', () => {
   });
 
   it('issues 21 certificates of mixed key types and shapes in one tick, each key matching its certificate and its names the request', async () => {
-    const report = await runTick(h.worker(), { batchSize: 50, maxRecords: 500 });
+    const report = await engineTick(h.worker(), { batchSize: 50, maxRecords: 500 });
     expect(
       report.counts.issued,
       JSON.stringify(report.outcomes.filter((o) => o.outcome !== 'issued').slice(0, 3)),
@@ -106,7 +106,7 @@ describe('the renewal engine on dynalite and pebble', () => {
   it('does nothing on the next ticks while no renewal time has come, and keeps the stored jitter', async () => {
     const before = await Promise.all(wanted.map((w) => h.records.get(w.id)));
     h.clock.advance(24 * 3600_000);
-    const report = await runTick(h.worker(), { batchSize: 50, maxRecords: 500 });
+    const report = await engineTick(h.worker(), { batchSize: 50, maxRecords: 500 });
     expect(report.due).toBe(0);
     expect(h.orders.placed).toBe(21);
     const after = await Promise.all(wanted.map((w) => h.records.get(w.id)));
@@ -124,13 +124,16 @@ describe('the renewal engine on dynalite and pebble', () => {
     // pebble 2.4 stamps 5-year certificates with the real time while this clock has
     // jumped years ahead; a zero jitter for the renewal places every new renewAt at
     // 2/3 of a lifetime that starts after the old ones, so after this clock.
-    const first = await runTick(h.worker({ random: () => 0 }), { batchSize: 50, maxRecords: 500 });
+    const first = await engineTick(h.worker({ random: () => 0 }), {
+      batchSize: 50,
+      maxRecords: 500,
+    });
     expect(
       first.counts.issued,
       JSON.stringify(first.outcomes.filter((o) => o.outcome !== 'issued').slice(0, 3)),
     ).toBe(21);
     expect(h.orders.placed).toBe(42);
-    const second = await runTick(h.worker(), { batchSize: 50, maxRecords: 500 });
+    const second = await engineTick(h.worker(), { batchSize: 50, maxRecords: 500 });
     expect(second.due).toBe(0);
     expect(h.orders.placed).toBe(42);
     for (const count of h.orders.byDomains.values()) expect(count).toBe(2);

@@ -10,7 +10,7 @@ import { MINUTE } from '../../src/core/time.js';
 import type { IssuanceDeps } from '../../src/services/issue-certificates.js';
 import { reconcileIssuer } from '../../src/services/reconcile-issuer.js';
 import { registerCertificate } from '../../src/services/register-certificates.js';
-import { runTick } from '../../src/services/run-tick.js';
+import { engineTick } from '../support/engine-tick.js';
 import { FakeAcmeCa } from '../support/fake-acme-ca.js';
 import { intercept } from '../support/faults.js';
 import { ManualClock, seededRandom } from '../support/manual-clock.js';
@@ -69,7 +69,9 @@ describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', 
         id: `cert-${String(i).padStart(3, '0')}`,
         domains: [`h${i}.example.com`],
       });
-    expect((await runTick(issuance, { batchSize: 250, maxRecords: 500 })).counts.issued).toBe(200);
+    expect((await engineTick(issuance, { batchSize: 250, maxRecords: 500 })).counts.issued).toBe(
+      200,
+    );
 
     // The deployment's default issuer changes to B: a sweep must not move anything by itself.
     for (let i = 0; i < 200; i++) {
@@ -86,7 +88,7 @@ describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', 
         await reconcileIssuer({ records, control, clock, logger: silentLogger }, target, 30),
       );
       clock.advance(MINUTE);
-      await runTick(issuance, { batchSize: 250, maxRecords: 500 });
+      await engineTick(issuance, { batchSize: 250, maxRecords: 500 });
     };
     while ((progress.at(-1)?.converged ?? 0) < 90) await step('b');
     const onB = (await records.list()).filter((r) => r.current?.issuer === 'b').length;

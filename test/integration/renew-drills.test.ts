@@ -11,7 +11,7 @@ import { HOUR, MINUTE } from '../../src/core/time.js';
 import type { ForceRenewalDeps } from '../../src/services/force-renewal.js';
 import type { IssuanceDeps } from '../../src/services/issue-certificates.js';
 import { registerCertificate } from '../../src/services/register-certificates.js';
-import { runTick } from '../../src/services/run-tick.js';
+import { engineTick } from '../support/engine-tick.js';
 import { FakeAcmeCa } from '../support/fake-acme-ca.js';
 import { ManualClock, seededRandom } from '../support/manual-clock.js';
 import { silentLogger } from '../support/test-loggers.js';
@@ -55,7 +55,7 @@ async function fleet(size: number) {
   };
   for (let i = 0; i < size; i++)
     await registerCertificate(registration, { id: `cert-${i}`, domains: [`host${i}.example.com`] });
-  const first = await runTick(issuance, { batchSize: 250, maxRecords: size });
+  const first = await engineTick(issuance, { batchSize: 250, maxRecords: size });
   expect(first.counts.issued).toBe(size);
 
   /** Ticks every minute (the planner's schedule) until `done()` or the time limit. */
@@ -63,7 +63,7 @@ async function fleet(size: number) {
     const start = clock.now();
     while (!(await done()) && clock.now() - start < limitMs) {
       clock.advance(MINUTE);
-      await runTick(issuance, { batchSize: 250, maxRecords: 500 });
+      await engineTick(issuance, { batchSize: 250, maxRecords: 500 });
     }
   }
   return { clock, records, secrets, ca, renew: createRenewHandler(renewal), runUntil };

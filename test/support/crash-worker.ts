@@ -89,7 +89,7 @@ export interface CrashPlan {
 }
 
 export interface CrashingWorker {
-  /** The worker's adapters: pass them to issueCertificates or runTick. */
+  /** The worker's adapters: pass them to issueCertificates or engineTick. */
   deps: IssuanceDeps;
   /** True once the process has died. */
   readonly crashed: boolean;

@@ -7,13 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbRecordStore } from '../../src/adapters/dynamodb/dynamodb-record-store.js';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
 import { StructuredLogger } from '../../src/adapters/logging/powertools-logger.js';
+import { composeRuntime } from '../../src/app/compose.js';
 import { ENV } from '../../src/config/environment.js';
+import { readRuntimeConfig } from '../../src/config/runtime-config.js';
 import { type PebbleServer, startPebble } from '../../src/local/pebble-server.js';
 import { registerCertificate } from '../../src/services/register-certificates.js';
 import { type DynaliteEnv, useDynaliteEnv } from '../support/aws-env.js';
 import { ManualClock } from '../support/manual-clock.js';
 
-describe('the scheduled tick function, configured only through its environment', () => {
+describe('a plan-and-issue pass of the runtime configured only through its environment', () => {
   let dynalite: DynaliteEnv;
   let pebble: PebbleServer;
   let dir: string;
@@ -21,12 +23,12 @@ describe('the scheduled tick function, configured only through its environment',
   beforeAll(async () => {
     dynalite = await useDynaliteEnv();
     pebble = await startPebble();
-    dir = await mkdtemp(join(tmpdir(), 'certloop-handler-'));
-    await ensureTable(dynalite.client, 'handler-records');
+    dir = await mkdtemp(join(tmpdir(), 'certloop-tick-'));
+    await ensureTable(dynalite.client, 'tick-records');
     const caFile = join(dir, 'pebble-ca.pem');
     await writeFile(caFile, pebble.listenerCaPem);
     Object.assign(process.env, {
-      [ENV.tableName]: 'handler-records',
+      [ENV.tableName]: 'tick-records',
       [ENV.issuers]: JSON.stringify({
         default: { directoryUrl: pebble.directoryUrl, trustedCaFile: caFile },
       }),
@@ -42,7 +44,7 @@ describe('the scheduled tick function, configured only through its environment',
     });
     const records = new DynamoDbRecordStore({
       client: dynalite.client,
-      tableName: 'handler-records',
+      tableName: 'tick-records',
     });
     const deps = {
       records,
@@ -67,9 +69,11 @@ describe('the scheduled tick function, configured only through its environment',
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('issues the due certificates the CA budget admits on invoke, and holds the rest', async () => {
-    const { handler } = await import('../../functions/scheduled-tick.js');
-    const result = await handler();
+  it('issues the due certificates the CA budget admits, and holds the rest', async () => {
+    // The composition a cold start makes: the configuration read and checked from the
+    // environment, then the services wired once.
+    const runtime = composeRuntime(readRuntimeConfig(process.env));
+    const result = await runtime.tick();
     // Three due, a budget of two orders: the two due first are issued, one is held.
     expect(result).toMatchObject({ due: 3, heldByBudget: 1, counts: { issued: 2, failed: 0 } });
     const issued = ['shop', 'blog', 'news'].filter((name) =>
@@ -84,6 +88,6 @@ describe('the scheduled tick function, configured only through its environment',
       ).toBe(true);
     }
     // The window's two orders are spent: the third record stays due and is held again.
-    expect(await handler()).toMatchObject({ due: 1, heldByBudget: 1, counts: { issued: 0 } });
+    expect(await runtime.tick()).toMatchObject({ due: 1, heldByBudget: 1, counts: { issued: 0 } });
   });
 });
