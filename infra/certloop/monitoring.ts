@@ -213,9 +213,7 @@ export class Monitoring extends Construct {
       }),
       // No alarm: a 160-hour certificate always has fewer than 14 days left.
       graph('Fewest days to expiry', [minDaysToExpiry], {
-        leftAnnotations: [
-          { value: expiryDays, label: 'near expiry for lifetimes of 42 days and more' },
-        ],
+        leftAnnotations: [{ value: expiryDays, label: `${expiryDays} days (no alarm)` }],
       }),
     );
     this.dashboard.addWidgets(
