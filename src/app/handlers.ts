@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EmfMetrics, type MetricsSink } from '../adapters/logging/powertools-metrics.js';
 import { METRICS } from '../config/metrics.js';
-import { summarizeFleet } from '../core/fleet-health.js';
+import type { FleetHealth } from '../core/fleet-health.js';
 import { parseWorkMessage } from '../core/work-message.js';
 import {
   type ForceRenewalDeps,
@@ -11,6 +11,7 @@ import {
 } from '../services/force-renewal.js';
 import { issueCertificates, type RecordOutcome } from '../services/issue-certificates.js';
 import type { PlanReport } from '../services/plan-due-work.js';
+import { reportFleetHealth } from '../services/report-fleet-health.js';
 import type { SweepReport } from '../services/sweep-registrations.js';
 import type { Runtime } from './compose.js';
 import type { RegistrationRuntime } from './compose-registration.js';
@@ -69,27 +70,25 @@ export function createWorkerHandler(runtime: Runtime, metrics: MetricsSink = new
 
 /**
  * The registration sweep: reads every registered secret's tags into records, then
- * reports the fleet's health (fewest days to expiry, invalid records) for the alarms.
+ * reports the fleet's health for the alarms: the certificates at risk for their lifetime
+ * (the expiry alarm), the fewest days to expiry (a graph) and the invalid records.
  */
 export function createSweepHandler(
   runtime: Pick<RegistrationRuntime, 'registration' | 'sweep'>,
   metrics: MetricsSink = new EmfMetrics(),
 ) {
-  return async (): Promise<SweepReport & { health: ReturnType<typeof summarizeFleet> }> => {
+  return async (): Promise<SweepReport & { health: FleetHealth }> => {
     if (!runtime.sweep)
       throw new Error(
         'this deployment has no tag source: the sweep needs the Secrets Manager store',
       );
     const report = await runtime.sweep();
-    const health = summarizeFleet(
-      await runtime.registration.records.list(),
-      runtime.registration.clock.now(),
-    );
+    const health = await reportFleetHealth(runtime.registration);
+    metrics.gauge(METRICS.certificatesAtRisk, health.atRisk, 'Count');
     if (health.minDaysToExpiry !== undefined)
       metrics.gauge(METRICS.minDaysToExpiry, health.minDaysToExpiry, 'None');
     metrics.gauge(METRICS.invalidRecords, health.invalid, 'Count');
     metrics.flush();
-    runtime.registration.logger.info('fleet health', { ...health, rule: 'FleetHealth' });
     return { ...report, health };
   };
 }

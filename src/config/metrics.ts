@@ -14,7 +14,12 @@ export const METRICS = {
   oldestDueSeconds: 'OldestDueSeconds',
   /** Due records one planner run left for later: the CA's order budget was spent (planner). */
   heldByBudget: 'HeldByBudget',
-  /** Fewest days left before any managed certificate expires (sweep). */
+  /**
+   * Certificates at risk for their lifetime: under min(14 days, a third of the lifetime)
+   * left, or past their renewal time by more than a sixth of it (sweep). The expiry alarm.
+   */
+  certificatesAtRisk: 'CertificatesAtRisk',
+  /** Fewest days left before any managed certificate expires (sweep; a graph, no alarm). */
   minDaysToExpiry: 'MinDaysToExpiry',
   /** Records that are invalid and wait for a change (sweep). */
   invalidRecords: 'InvalidRecords',

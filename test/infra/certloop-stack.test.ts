@@ -448,18 +448,31 @@ describe('alarms and notices', () => {
   const topicRef = () => ({ Ref: q.logicalId(certloop().monitoring.topic) });
   const dimensions = Object.entries(METRIC_DIMENSIONS).map(([Name, Value]) => ({ Name, Value }));
 
-  it('alarms when a certificate has less than 14 days left (minimum over one hour)', () => {
+  it('alarms when one certificate or more is at risk for its lifetime (maximum over one hour), keeping its state between sweeps', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS.namespace,
-      MetricName: METRICS.minDaysToExpiry,
+      MetricName: METRICS.certificatesAtRisk,
       Dimensions: dimensions,
-      Statistic: 'Minimum',
+      Statistic: 'Maximum',
       Period: 3600,
-      Threshold: 14,
-      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       EvaluationPeriods: 1,
+      TreatMissingData: 'ignore',
       AlarmActions: [topicRef()],
+      OKActions: [topicRef()],
     });
+    expect(q.resource(certloop().monitoring.expiryAlarm).Properties?.MetricName).toBe(
+      METRICS.certificatesAtRisk,
+    );
+  });
+
+  it('has no alarm on the fewest days to expiry: a 160-hour certificate always has under 14 days left', () => {
+    const alarms = q.ofType('AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const [, alarm] of alarms) {
+      expect(JSON.stringify(alarm.Properties)).not.toContain(METRICS.minDaysToExpiry);
+    }
   });
 
   it('alarms on any message in the dead-letter queue', () => {
@@ -540,6 +553,7 @@ describe('alarms and notices', () => {
     const [[, dashboard] = ['', undefined]] = q.ofType('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
     for (const name of [
+      METRICS.certificatesAtRisk,
       METRICS.minDaysToExpiry,
       METRICS.failed,
       METRICS.issued,
@@ -562,7 +576,7 @@ describe('alarms and notices', () => {
         return true;
       });
       const metrics = new EmfMetrics();
-      metrics.gauge(METRICS.minDaysToExpiry, 30, 'None');
+      metrics.gauge(METRICS.certificatesAtRisk, 0, 'Count');
       metrics.flush();
       const emf = lines
         .flatMap((line) => line.split('\n'))

@@ -231,8 +231,9 @@ describe('the AWS pipeline on moto + dynalite + pebble: tags -> sweep -> planner
     expect(metrics.flushed.at(-1)?.[METRICS.dueBacklog]).toBe(0);
     // The sweep reports the fleet's health for the expiry alarm: pebble issues 5-year certificates.
     const health = await sweep();
-    expect(health.health).toMatchObject({ total: 30, active: 30, invalid: 0 });
+    expect(health.health).toMatchObject({ total: 30, active: 30, invalid: 0, atRisk: 0 });
     expect(metrics.flushed.at(-1)?.[METRICS.minDaysToExpiry]).toBeGreaterThan(1800);
+    expect(metrics.flushed.at(-1)?.[METRICS.certificatesAtRisk]).toBe(0);
 
     const route53 = new Route53Client({});
     for (const zoneId of zoneIds) {
