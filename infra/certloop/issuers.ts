@@ -16,6 +16,12 @@ export interface CertLoopIssuer {
    * @default - no contact
    */
   readonly contactEmail?: string;
+  /**
+   * The CA exempts renewals that name their predecessor (`replaces`) from its order
+   * limits, so the planner admits them outside the order budget.
+   * @default - true for Let's Encrypt directories, false otherwise
+   */
+  readonly ariRenewalsExempt?: boolean;
 }
 
 export interface IssuersProps {
@@ -53,6 +59,9 @@ export class Issuers extends Construct {
       {
         directoryUrl: issuer.directoryUrl,
         ...(issuer.contactEmail ? { contactEmail: issuer.contactEmail } : {}),
+        ...(issuer.ariRenewalsExempt !== undefined
+          ? { ariRenewalsExempt: issuer.ariRenewalsExempt }
+          : {}),
       },
     ]);
     return JSON.stringify(Object.fromEntries(entries));
@@ -74,6 +83,8 @@ export class Issuers extends Construct {
    * table permissions it needs come from RecordsTable (list, read/put).
    */
   configureRotation(fn: lambda.Function, batch: number): void {
+    // The issuers too: the planner admits replacing renewals of exempt CAs outside the budget.
+    fn.addEnvironment(ENV.issuers, this.issuersJson);
     fn.addEnvironment(ENV.defaultIssuer, this.effectiveDefaultIssuer);
     fn.addEnvironment(ENV.rotationBatch, `${batch}`);
   }

@@ -36,6 +36,7 @@ export function composePlanner(
     logger: options.logger ?? new StructuredLogger(),
     budget: config.budget ?? DEFAULT_ORDER_BUDGET,
     control,
+    exemptIssuers: new Set(config.exemptIssuers ?? []),
   };
   const rotation = config.issuerRotation;
   return {

@@ -8,7 +8,7 @@ import { Route53Dns01Solver } from '../adapters/aws/route53-dns01-solver.js';
 import { ariCertificateIdOf } from '../adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../adapters/crypto/node-key-factory.js';
 import { ChalltestsrvDns01Solver } from '../adapters/local/challtestsrv-dns01-solver.js';
-import type { DnsConfig, RuntimeConfig } from '../config/runtime-config.js';
+import { type DnsConfig, exemptIssuerNames, type RuntimeConfig } from '../config/runtime-config.js';
 import type { Random } from '../core/time.js';
 import type { AcmeCa } from '../ports/acme-ca.js';
 import type { Clock } from '../ports/clock.js';
@@ -99,7 +99,12 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     renewal,
     tick: () =>
       planAndIssue(
-        { issuance, control: renewal.control, budget: config.budget },
+        {
+          issuance,
+          control: renewal.control,
+          budget: config.budget,
+          exemptIssuers: new Set(exemptIssuerNames(config.issuers)),
+        },
         { batchSize: config.batchSize, maxRecords: config.maxRecordsPerTick },
       ),
     ...(base.sweep ? { sweep: base.sweep } : {}),

@@ -11,8 +11,26 @@ const issuerSchema = z.object({
   contactEmail: z.optional(z.email()),
   /** PEM file of an extra CA to trust for the directory's HTTPS (a local pebble). */
   trustedCaFile: z.optional(z.string().check(z.minLength(1))),
+  /**
+   * The CA exempts renewals that name their predecessor (`replaces`, RFC 9773) from its
+   * order limits. Default: true for Let's Encrypt, false otherwise.
+   */
+  ariRenewalsExempt: z.optional(z.boolean('must be true or false')),
 });
 export type IssuerConfig = z.infer<typeof issuerSchema>;
+
+/** Whether the issuer's CA exempts replacing renewals (Let's Encrypt does, unless set). */
+export function exemptsReplacingOrders(issuer: IssuerConfig): boolean {
+  if (issuer.ariRenewalsExempt !== undefined) return issuer.ariRenewalsExempt;
+  return /(^|\.)api\.letsencrypt\.org$/.test(new URL(issuer.directoryUrl).hostname);
+}
+
+/** The names of the issuers whose replacing renewals do not spend the order budget. */
+export function exemptIssuerNames(issuers: Record<string, IssuerConfig>): string[] {
+  return Object.entries(issuers)
+    .filter(([, issuer]) => exemptsReplacingOrders(issuer))
+    .map(([name]) => name);
+}
 
 export interface HostedZoneConfig {
   hostedZoneId: string;
@@ -61,6 +79,8 @@ export interface PlannerConfig {
    * CERTLOOP_BUDGET_* variable is, else the planner uses DEFAULT_ORDER_BUDGET.
    */
   budget?: OrderBudget;
+  /** Issuers whose replacing renewals are admitted outside the budget (from CERTLOOP_ISSUERS). */
+  exemptIssuers?: string[];
 }
 
 // The readers below throw ConfigError; callers may import it from here or env-values.
@@ -341,5 +361,6 @@ export function readPlannerConfig(env: Env = process.env): PlannerConfig {
       ? { issuerRotation: { target, batch: wholeNumber(env, ENV.rotationBatch, 30, 1, 1000) } }
       : {}),
     ...(budgetVariables.some((name) => env[name]?.trim()) ? { budget: readBudget(env) } : {}),
+    ...(env[ENV.issuers]?.trim() ? { exemptIssuers: exemptIssuerNames(readIssuers(env)) } : {}),
   };
 }

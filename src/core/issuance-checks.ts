@@ -151,3 +151,28 @@ export function decideIssuance(record: CertificateRecord, now: Instant): Issuanc
     nextAttemptAt: renewAt,
   };
 }
+
+/**
+ * The renewal order of a certificate this issuer gave names it in `replaces` (RFC 9773
+ * section 5; Let's Encrypt exempts such renewals from its rate limits). A first order,
+ * or one moving to another issuer, replaces nothing.
+ */
+export function replacedCertificate(record: CertificateRecord): string | undefined {
+  const certId = record.ari?.certId;
+  return certId && record.current?.issuer === record.issuer ? certId : undefined;
+}
+
+/**
+ * What a due record will ask of the CA when a worker gets to it, judged at its
+ * `nextAttemptAt`: `order` (a new order), `replacing-order` (a renewal that names its
+ * predecessor in `replaces`) or `no-order` (a renewal information check, an ACM import,
+ * a reschedule). The planner admits `no-order` work, and replacing orders of issuers
+ * that exempt them, without spending the CA's order budget.
+ */
+export type DueClass = 'order' | 'replacing-order' | 'no-order';
+
+export function dueClass(record: CertificateRecord): DueClass {
+  if (record.nextAttemptAt === undefined) return 'order';
+  if (decideIssuance(record, record.nextAttemptAt).action !== 'issue') return 'no-order';
+  return replacedCertificate(record) ? 'replacing-order' : 'order';
+}

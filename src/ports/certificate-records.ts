@@ -1,10 +1,15 @@
 import type { CertificateRecord } from '../core/certificate-record.js';
+import type { DueClass } from '../core/issuance-checks.js';
 import type { Instant } from '../core/time.js';
 
 /** One entry of the due index: enough to hand the record to a worker. */
 export interface DueRecordRef {
   id: string;
   nextAttemptAt: Instant;
+  /** What the record will ask of the CA (`dueClass` of the record as stored); absent: `order`. */
+  dueClass?: DueClass;
+  /** The record's issuer (whose CA may exempt replacing orders from its budget). */
+  issuer?: string;
 }
 
 /**
@@ -24,7 +29,7 @@ export interface DueRecordRef {
  *   record as stored (the re-read). It returns `undefined` when another live lease
  *   holds it or the record does not exist. The same owner does not re-enter a live lease.
  * - `findDue` returns records whose `nextAttemptAt <= now`, oldest first, at most
- *   `limit`; records without `nextAttemptAt` never appear. Its cost follows the number
+ *   `limit`, each with its `dueClass` and issuer; records without `nextAttemptAt` never appear. Its cost follows the number
  *   of due records, not the table size (no Scan).
  * - `list` returns every record (operator views; not for the hot path).
  * - `delete` removes a record if present.

@@ -6,7 +6,11 @@ import {
 } from '../core/certificate-record.js';
 import { validateRequestedNames } from '../core/domain-names.js';
 import { asCertloopError, CertloopError } from '../core/errors.js';
-import { decideIssuance, type IssuanceReason } from '../core/issuance-checks.js';
+import {
+  decideIssuance,
+  type IssuanceReason,
+  replacedCertificate,
+} from '../core/issuance-checks.js';
 import type { KeyMaterial } from '../core/key-material.js';
 import { chooseRenewalTime } from '../core/renewal-window.js';
 import { type Instant, iso } from '../core/time.js';
@@ -344,16 +348,6 @@ function orderMatches(order: InFlightOrder, record: CertificateRecord): boolean 
     order.profile === record.profile &&
     order.domains.join(' ') === record.domains.join(' ')
   );
-}
-
-/**
- * The renewal order of a certificate this issuer gave names it in `replaces` (RFC 9773
- * section 5; Let's Encrypt exempts such renewals from its rate limits). A first order,
- * or one moving to another issuer, replaces nothing.
- */
-function replacedCertificate(record: CertificateRecord): string | undefined {
-  const certId = record.ari?.certId;
-  return certId && record.current?.issuer === record.issuer ? certId : undefined;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface PlanAndIssueDeps {
   control: ControlRecords;
   /** The CA's new-order budget that due work is admitted within. */
   budget: OrderBudget;
+  /** Issuers whose replacing renewals are admitted outside the budget. */
+  exemptIssuers?: ReadonlySet<string>;
 }
 
 export interface PlanAndIssueOptions {
@@ -55,6 +57,7 @@ export async function planAndIssue(
       logger: issuance.logger,
       budget: deps.budget,
       control: deps.control,
+      ...(deps.exemptIssuers ? { exemptIssuers: deps.exemptIssuers } : {}),
     },
     options.maxRecords,
   );

@@ -25,6 +25,12 @@ export interface AdmissionDeps {
   budget: OrderBudget;
   /** Holds the order ledger (ORDER_LEDGER) shared by every planner run. */
   control: ControlRecords;
+  /**
+   * Issuers whose CA exempts renewals that name their predecessor (`replaces`) from its
+   * order limits (Let's Encrypt). Their replacing orders are admitted and counted, but
+   * do not spend the budget.
+   */
+  exemptIssuers?: ReadonlySet<string>;
 }
 
 export interface PlannerDeps extends AdmissionDeps {
@@ -49,6 +55,10 @@ export interface DueAdmission {
   heldByBudget: number;
   /** Due records an earlier run admitted less than the budget's slack ago. */
   inFlight: number;
+  /** Admitted records that place no order (renewal information checks, imports). */
+  noOrder: number;
+  /** Admitted replacing orders of exempt issuers: counted, outside the budget. */
+  exemptOrders: number;
   /** Seconds the oldest due record has been waiting (0 when none). */
   oldestDueSeconds: number;
   rule: AdmissionRule;
@@ -68,6 +78,10 @@ export interface PlanReport {
    * or being worked on, so neither queued nor counted again.
    */
   inFlight: number;
+  /** Queued records that place no order (renewal information checks, imports). */
+  noOrder: number;
+  /** Queued replacing orders of exempt issuers: counted, outside the budget. */
+  exemptOrders: number;
   /** Seconds the oldest due record has been waiting (0 when none). */
   oldestDueSeconds: number;
 }
@@ -133,18 +147,28 @@ export async function admitDueWork(deps: AdmissionDeps, maxRecords: number): Pro
   // findDue answers oldest first; sorted again (stable) so that the admitted ones are the
   // earliest due whatever the store.
   const due = [...found].sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
+  // Work that places no order, and exempt replacing orders, needs no budget.
+  const noOrder = due.filter((ref) => ref.dueClass === 'no-order');
+  const exempt = due.filter(
+    (ref) => ref.dueClass === 'replacing-order' && deps.exemptIssuers?.has(ref.issuer ?? ''),
+  );
+  const free = new Set([...noOrder, ...exempt]);
+  const budgeted = due.filter((ref) => !free.has(ref));
   const claim: Claim =
-    due.length > 0
-      ? await claimBudget(deps, now, due)
+    budgeted.length > 0
+      ? await claimBudget(deps, now, budgeted)
       : { admission: undefined, admitted: [], inFlight: 0 };
-  const heldByBudget = due.length - claim.inFlight - claim.admitted.length;
+  const heldByBudget = budgeted.length - claim.inFlight - claim.admitted.length;
   const oldest = due.reduce((min, ref) => Math.min(min, ref.nextAttemptAt), now);
+  const admitted = [...free, ...claim.admitted].sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
   return {
     now,
     due: due.length,
-    admitted: claim.admitted.map((ref) => ({ id: ref.id, dueAt: ref.nextAttemptAt })),
+    admitted: admitted.map((ref) => ({ id: ref.id, dueAt: ref.nextAttemptAt })),
     heldByBudget,
     inFlight: claim.inFlight,
+    noOrder: noOrder.length,
+    exemptOrders: exempt.length,
     oldestDueSeconds: Math.round((now - oldest) / 1000),
     rule: claim.contended
       ? 'BudgetContended'
@@ -192,6 +216,8 @@ export async function planDueWork(deps: PlannerDeps, maxRecords: number): Promis
     failed: result.failed.length,
     heldByBudget: admission.heldByBudget,
     inFlight: admission.inFlight,
+    noOrder: admission.noOrder,
+    exemptOrders: admission.exemptOrders,
     oldestDueSeconds: admission.oldestDueSeconds,
   };
   deps.logger.info('plan finished', {

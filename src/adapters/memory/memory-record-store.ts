@@ -1,5 +1,6 @@
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { CertloopError } from '../../core/errors.js';
+import { dueClass } from '../../core/issuance-checks.js';
 import type { Instant } from '../../core/time.js';
 import type { CertificateRecordStore, DueRecordRef } from '../../ports/certificate-records.js';
 
@@ -71,7 +72,12 @@ export class MemoryRecordStore implements CertificateRecordStore {
     const due: DueRecordRef[] = [];
     for (const record of this.#records.values()) {
       if (record.nextAttemptAt !== undefined && record.nextAttemptAt <= now) {
-        due.push({ id: record.id, nextAttemptAt: record.nextAttemptAt });
+        due.push({
+          id: record.id,
+          nextAttemptAt: record.nextAttemptAt,
+          dueClass: dueClass(record),
+          issuer: record.issuer,
+        });
       }
     }
     return due

@@ -278,3 +278,86 @@ describe('planDueWork within the order budget', () => {
     expect(queue.items).toEqual([]);
   });
 });
+
+describe('planDueWork with renewal information', () => {
+  const NOW = Date.UTC(2026, 11, 4, 12);
+  const issued = (issuer: string) => ({
+    serial: '0a',
+    notBefore: NOW - 60 * DAY,
+    notAfter: NOW + 30 * DAY,
+    domains: ['a.example.test'],
+    keyType: 'ec-p256' as const,
+    issuer,
+    issuedAt: NOW - 60 * DAY,
+  });
+
+  async function fleet(exemptIssuers?: ReadonlySet<string>) {
+    const clock = new ManualClock(NOW);
+    const records = new MemoryRecordStore();
+    const queue = new MemoryWorkQueue();
+    const deps: PlannerDeps = {
+      records,
+      queue,
+      clock,
+      logger: new RecordingLogger(),
+      budget: { ...DEFAULT_ORDER_BUDGET, orders: 2 },
+      control: new MemoryControlRecords(),
+      ...(exemptIssuers ? { exemptIssuers } : {}),
+    };
+    const ari = (serial: string) => ({
+      certId: `aki.${serial}`,
+      checkAt: NOW - MINUTE,
+      failures: 0,
+    });
+    for (let i = 0; i < 5; i++) {
+      // due for a renewal information check only: the renewal time is a week away
+      await records.create(
+        aRecord({
+          id: `check-${i}`,
+          issuer: 'le',
+          status: 'active',
+          current: issued('le'),
+          renewAt: NOW + 7 * DAY,
+          ari: ari(`c${i}`),
+          nextAttemptAt: NOW - MINUTE,
+        }),
+      );
+      // due for a renewal that names its predecessor (replaces)
+      await records.create(
+        aRecord({
+          id: `renew-${i}`,
+          issuer: 'le',
+          status: 'active',
+          current: issued('le'),
+          renewAt: NOW - HOUR,
+          ari: { ...ari(`r${i}`), checkAt: NOW + HOUR },
+          nextAttemptAt: NOW - HOUR,
+        }),
+      );
+      // due for a first order
+      await records.create(aRecord({ id: `new-${i}`, nextAttemptAt: NOW - 2 * HOUR }));
+    }
+    return { deps, queue };
+  }
+
+  it('queues renewal information checks without spending the order budget', async () => {
+    const { deps } = await fleet();
+    const report = await planDueWork(deps, 100);
+    expect(report.noOrder).toBe(5);
+    // the budget of 2 goes to the two earliest orders; 8 orders wait
+    expect(report.enqueued).toBe(7);
+    expect(report.heldByBudget).toBe(8);
+    expect(report.exemptOrders).toBe(0);
+  });
+
+  it('admits replacing renewals of an exempt issuer outside the budget, and counts them', async () => {
+    const { deps, queue } = await fleet(new Set(['le']));
+    const report = await planDueWork(deps, 100);
+    expect(report.exemptOrders).toBe(5);
+    expect(report.noOrder).toBe(5);
+    expect(report.enqueued).toBe(12);
+    expect(report.heldByBudget).toBe(3);
+    const queued = queue.items.map((item) => item.id);
+    expect(queued.filter((id) => id.startsWith('new-'))).toHaveLength(2);
+  });
+});
