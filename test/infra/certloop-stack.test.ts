@@ -161,10 +161,13 @@ describe('the functions', () => {
     }
   });
 
-  it('the planner gets the table, the queue, the issuer-rotation target and the order budget, named by ENV', () => {
+  it('the planner gets the table, the queue, the issuers (which exempt replacing renewals), the rotation target and the order budget, named by ENV', () => {
     expect(q.environment(certloop().planner)).toEqual({
       [ENV.tableName]: { Ref: q.logicalId(certloop().records.table) },
       [ENV.queueUrl]: { Ref: q.logicalId(certloop().workQueue.queue) },
+      [ENV.issuers]: JSON.stringify({
+        default: { directoryUrl: 'https://acme-staging-v02.api.letsencrypt.org/directory' },
+      }),
       [ENV.defaultIssuer]: 'default',
       [ENV.rotationBatch]: '30',
       [ENV.budgetOrders]: '300',
