@@ -17,8 +17,17 @@ function when(instant: number | undefined, now: number): string {
 /** The operator's view of the records: one row each, problems spelled out. */
 export function renderStatusTable(records: readonly CertificateRecord[], now: number): string {
   const table = new Table({
-    head: ['name', 'status', 'domains', 'notAfter', 'next attempt', 'failures', 'last error'],
-    colWidths: [18, 9, 34, 30, 30, 10, 40],
+    head: [
+      'name',
+      'status',
+      'domains',
+      'notAfter',
+      'renewal',
+      'next attempt',
+      'failures',
+      'last error',
+    ],
+    colWidths: [18, 9, 30, 30, 34, 30, 10, 36],
     wordWrap: true,
   });
   for (const record of [...records].sort((a, b) => a.id.localeCompare(b.id))) {
@@ -30,6 +39,7 @@ export function renderStatusTable(records: readonly CertificateRecord[], now: nu
         ? { content: record.domains.join(' ') + acmNote(record), wrapOnWordBoundary: false }
         : record.domains.join(' '),
       when(record.current?.notAfter, now),
+      renewalCell(record, now),
       record.status === 'invalid'
         ? 'waits for a change'
         : record.status === 'unmanaged'
@@ -40,6 +50,32 @@ export function renderStatusTable(records: readonly CertificateRecord[], now: nu
     ]);
   }
   return table.toString();
+}
+
+const RULE_NAMES = {
+  'ari-suggested-window': 'ari',
+  'two-thirds-of-lifetime': '2/3',
+  'half-of-lifetime': '1/2',
+} as const;
+
+function shortDate(instant: number): string {
+  return new Date(instant).toISOString().replace('T', ' ').slice(5, 16);
+}
+
+/**
+ * The renewal rule and time, with the CA's renewal information (RFC 9773) when there is
+ * any: the suggested window and when it is checked again.
+ */
+function renewalCell(record: CertificateRecord, now: number): string {
+  if (record.renewAt === undefined) return '-';
+  const rule = record.renewalRule ? RULE_NAMES[record.renewalRule] : '2/3';
+  const lines = [`${rule} ${when(record.renewAt, now)}`];
+  const ari = record.ari;
+  if (ari?.window)
+    lines.push(`window ${shortDate(ari.window.start)} .. ${shortDate(ari.window.end)}`);
+  if (ari) lines.push(`ARI check ${when(ari.checkAt, now)}`);
+  if (ari?.problem) lines.push(`ARI: ${ari.problem}`);
+  return lines.join('\n');
 }
 
 /** Where the certificate is imported in ACM (`certloop:acm`), under the names. */

@@ -5,11 +5,12 @@ import {
   applyRenewalInfo,
   type RenewalInfoAnswer,
 } from '../core/renewal-info.js';
-import { lifetimeRenewalTime } from '../core/renewal-window.js';
+import { lifetimeRenewalTime, lifetimeRule } from '../core/renewal-window.js';
 import { type Instant, iso, type Random } from '../core/time.js';
 import type { AcmeCa } from '../ports/acme-ca.js';
 import type { CertificateRecordStore } from '../ports/certificate-records.js';
 import type { Logger } from '../ports/logger.js';
+import type { IssuanceDeps, RecordOutcome } from './issuance-deps.js';
 
 /** What a renewal information check needs: no secret store, no DNS, no lease. */
 export interface RenewalInfoDeps {
@@ -132,4 +133,64 @@ export async function checkRenewalInfo(
   else if (check.decision.windowMoved) log.info('renewal information: window moved', fields);
   else log.debug('renewal information checked', fields);
   return { outcome: 'checked', check };
+}
+
+/**
+ * The renewal time of a certificate just issued: its renewal information when the CA
+ * offers it (no lease needed beyond the one held), else the lifetime rule. A certificate
+ * without an ARI identifier keeps the lifetime rule and is never checked.
+ */
+export async function renewalAfterIssuance(
+  deps: RenewalInfoDeps & Pick<IssuanceDeps, 'ariCertificateId'>,
+  record: CertificateRecord,
+  certificatePem: string,
+  now: Instant,
+) {
+  let certId: string;
+  try {
+    certId = deps.ariCertificateId(certificatePem);
+  } catch (error) {
+    deps.logger.warn('certificate has no renewal information identifier; lifetime rule only', {
+      record: record.id,
+      error: asCertloopError(error).message,
+    });
+    const renewAt = record.renewAt ?? now;
+    return {
+      renewAt,
+      rule: record.current ? lifetimeRule(record.current) : ('two-thirds-of-lifetime' as const),
+      ari: undefined,
+      nextAttemptAt: renewAt,
+    };
+  }
+  const check = await gatherRenewalInfo(deps, { ...record, ari: undefined }, certId, now);
+  return {
+    renewAt: check.decision.renewAt,
+    rule: check.decision.rule,
+    ari: check.decision.ari,
+    nextAttemptAt: nextLook(check.next, now),
+  };
+}
+
+/** A scheduled renewal information check, reported as the batch's outcome for the record. */
+export async function checkWithoutLease(
+  deps: IssuanceDeps,
+  record: CertificateRecord,
+  now: Instant,
+): Promise<RecordOutcome> {
+  const result = await checkRenewalInfo(deps, record, now);
+  const check = result.check;
+  if (result.outcome !== 'checked' || !check) {
+    return { id: record.id, outcome: result.outcome, reason: 'LeaseHeld' };
+  }
+  return {
+    id: record.id,
+    outcome: 'checked',
+    reason: check.failed
+      ? 'RenewalInfoUnavailable'
+      : check.decision.windowMoved
+        ? 'RenewalWindowMoved'
+        : 'RenewalWindowUnchanged',
+    detail: check.decision.detail,
+    ...(check.next.nextAttemptAt !== undefined ? { nextAttemptAt: check.next.nextAttemptAt } : {}),
+  };
 }

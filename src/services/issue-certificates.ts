@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type CertificateRecord,
-  type InFlightOrder,
-  nextLook,
-} from '../core/certificate-record.js';
+import type { CertificateRecord, InFlightOrder } from '../core/certificate-record.js';
 import { validateRequestedNames } from '../core/domain-names.js';
 import { asCertloopError, CertloopError } from '../core/errors.js';
 import {
@@ -13,14 +9,15 @@ import {
 } from '../core/issuance-checks.js';
 import type { KeyMaterial } from '../core/key-material.js';
 import { chooseRenewalTime } from '../core/renewal-window.js';
-import { type Instant, iso } from '../core/time.js';
+import { iso } from '../core/time.js';
 import type { AcmeCa, Dns01Challenge, OrderState } from '../ports/acme-ca.js';
 import type { TxtRecord } from '../ports/dns01-solver.js';
 import { readIssuedChain } from './certificate-facts.js';
-import { checkRenewalInfo, gatherRenewalInfo } from './check-renewal-info.js';
+import { checkWithoutLease, renewalAfterIssuance } from './check-renewal-info.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { importCurrent, importIssued } from './import-into-acm.js';
 import type { IssuanceDeps, RecordOutcome } from './issuance-deps.js';
+import { checkProfileOffered, placeOrder } from './place-order.js';
 import { recordFailure, save } from './record-writes.js';
 
 export type { IssuanceDeps, IssuerLookup, Outcome, RecordOutcome } from './issuance-deps.js';
@@ -164,6 +161,8 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
       { source: 'policy' },
     );
   }
+
+  await checkProfileOffered(ca, record);
 
   let order = record.order;
   let state: OrderState | undefined;
@@ -348,103 +347,4 @@ function orderMatches(order: InFlightOrder, record: CertificateRecord): boolean 
     order.profile === record.profile &&
     order.domains.join(' ') === record.domains.join(' ')
   );
-}
-
-/**
- * Places the order, with `replaces` when there is a predecessor. A CA that refuses the
- * field (`alreadyReplaced`: another order already replaced it; `malformed`: it does not
- * know the certificate) gets the same order once more without it, and the log says why.
- */
-async function placeOrder(
-  deps: IssuanceDeps,
-  ca: AcmeCa,
-  record: CertificateRecord,
-  replaces: string | undefined,
-): Promise<{ state: OrderState; replaced: boolean }> {
-  const request = {
-    domains: record.domains,
-    ...(record.profile ? { profile: record.profile } : {}),
-  };
-  if (!replaces) return { state: await ca.placeOrder(request), replaced: false };
-  try {
-    return { state: await ca.placeOrder({ ...request, replaces }), replaced: true };
-  } catch (error) {
-    const refusal = asCertloopError(error, 'ca');
-    if (refusal.problem !== 'alreadyReplaced' && refusal.problem !== 'malformed') throw error;
-    deps.logger.warn('the CA refused replaces; ordering once more without it', {
-      record: record.id,
-      rule: 'ReplacesRefused',
-      replaces,
-      problem: refusal.problem,
-      error: refusal.message,
-    });
-    return { state: await ca.placeOrder(request), replaced: false };
-  }
-}
-
-/**
- * The renewal time of a certificate just issued: its renewal information when the CA
- * offers it (no lease needed beyond the one held), else the lifetime rule. A certificate
- * without an ARI identifier keeps the lifetime rule and is never checked.
- */
-async function renewalAfterIssuance(
-  deps: IssuanceDeps,
-  record: CertificateRecord,
-  certificatePem: string,
-  now: Instant,
-) {
-  let certId: string;
-  try {
-    certId = deps.ariCertificateId(certificatePem);
-  } catch (error) {
-    deps.logger.warn('certificate has no renewal information identifier; lifetime rule only', {
-      record: record.id,
-      error: asCertloopError(error).message,
-    });
-    const renewAt = record.renewAt ?? now;
-    return {
-      renewAt,
-      rule: chooseRenewalTimeRule(record),
-      ari: undefined,
-      nextAttemptAt: renewAt,
-    };
-  }
-  const check = await gatherRenewalInfo(deps, { ...record, ari: undefined }, certId, now);
-  return {
-    renewAt: check.decision.renewAt,
-    rule: check.decision.rule,
-    ari: check.decision.ari,
-    nextAttemptAt: nextLook(check.next, now),
-  };
-}
-
-function chooseRenewalTimeRule(record: CertificateRecord) {
-  const current = record.current;
-  return current && current.notAfter - current.notBefore < 10 * 86_400_000
-    ? ('half-of-lifetime' as const)
-    : ('two-thirds-of-lifetime' as const);
-}
-
-/** A scheduled renewal information check, reported as the batch's outcome for the record. */
-async function checkWithoutLease(
-  deps: IssuanceDeps,
-  record: CertificateRecord,
-  now: Instant,
-): Promise<RecordOutcome> {
-  const result = await checkRenewalInfo(deps, record, now);
-  const check = result.check;
-  if (result.outcome !== 'checked' || !check) {
-    return { id: record.id, outcome: result.outcome, reason: 'LeaseHeld' };
-  }
-  return {
-    id: record.id,
-    outcome: 'checked',
-    reason: check.failed
-      ? 'RenewalInfoUnavailable'
-      : check.decision.windowMoved
-        ? 'RenewalWindowMoved'
-        : 'RenewalWindowUnchanged',
-    detail: check.decision.detail,
-    ...(check.next.nextAttemptAt !== undefined ? { nextAttemptAt: check.next.nextAttemptAt } : {}),
-  };
 }
