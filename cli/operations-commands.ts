@@ -1,19 +1,24 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { DynamoDbControlRecords } from '../src/adapters/dynamodb/dynamodb-control-records.js';
 import { DynamoDbRecordStore } from '../src/adapters/dynamodb/dynamodb-record-store.js';
 import { StructuredLogger } from '../src/adapters/logging/powertools-logger.js';
+import { renewalInfoSources } from '../src/app/compose-registration.js';
 import { PayloadError, parseRenewPayload } from '../src/app/renew-payload.js';
 import { systemClock } from '../src/app/system-clock.js';
 import { ENV } from '../src/config/environment.js';
-import { readBudget } from '../src/config/runtime-config.js';
+import { type IssuerConfig, readBudget, readIssuers } from '../src/config/runtime-config.js';
 import { budgetStatus } from '../src/core/order-ledger.js';
 import { openLocalRecords } from '../src/local/local-records.js';
+import { LOCAL_ISSUERS_FILE } from '../src/local/runner.js';
 import type { CertificateRecordStore } from '../src/ports/certificate-records.js';
 import type { ControlRecords } from '../src/ports/control-records.js';
 import { forceRenewal } from '../src/services/force-renewal.js';
 import { ORDER_LEDGER, type OrderLedgerDocument } from '../src/services/plan-due-work.js';
+import { recheckRenewalInfo } from '../src/services/recheck-renewal-info.js';
 import { renderBudgetLine, renderStatusTable } from './status-table.js';
 
 interface Target {
@@ -102,6 +107,10 @@ export function registerOperationsCommands(program: Command): void {
     .option('--all', 'every certificate')
     .option('--reason <text>', 'kept on each record and logged')
     .option('--dry-run', 'report the match and schedule; change nothing')
+    .option(
+      '--ari-check',
+      "re-check the CA's renewal information (ARI) of the selected certificates now, instead of forcing them; reports which windows moved",
+    )
     .option('--json', 'print the report as JSON')
     .action(
       async (
@@ -113,6 +122,7 @@ export function registerOperationsCommands(program: Command): void {
           all?: boolean;
           reason?: string;
           dryRun?: boolean;
+          ariCheck?: boolean;
           json?: boolean;
         },
       ) => {
@@ -126,11 +136,16 @@ export function registerOperationsCommands(program: Command): void {
             ...(options.all ? { all: true } : {}),
             ...(options.reason !== undefined ? { reason: options.reason } : {}),
             dryRun: options.dryRun ?? false,
+            ...(options.ariCheck ? { ariCheck: true } : {}),
           });
         } catch (error) {
           if (error instanceof PayloadError)
             throw new Error(error.message.replace(/"serials(\.\d+)?"/g, '--serial'));
           throw error;
+        }
+        if (request.ariCheck) {
+          await recheckCommand(options, request, options.json ?? false);
+          return;
         }
         const opened = await openRecords(options);
         const bar = new cliProgress.SingleBar(
@@ -176,4 +191,60 @@ export function registerOperationsCommands(program: Command): void {
         }
       },
     );
+}
+
+/**
+ * The issuers whose renewal information `renew --ari-check` reads: CERTLOOP_ISSUERS as
+ * for the deployed functions, else the ones local mode wrote to its state folder.
+ */
+function issuersFor(target: Target): Record<string, IssuerConfig> {
+  if (process.env[ENV.issuers]?.trim()) return readIssuers(process.env);
+  const file = join(target.stateDir, LOCAL_ISSUERS_FILE);
+  if (!existsSync(file)) {
+    throw new Error(
+      `renew --ari-check needs the issuers: set ${ENV.issuers} (as for the deployed functions), or run local mode once so that ${file} exists`,
+    );
+  }
+  return readIssuers({ [ENV.issuers]: readFileSync(file, 'utf8') });
+}
+
+async function recheckCommand(
+  target: Target,
+  request: ReturnType<typeof parseRenewPayload>,
+  json: boolean,
+): Promise<void> {
+  const issuers = issuersFor(target);
+  const opened = await openRecords(target);
+  try {
+    const report = await recheckRenewalInfo(
+      {
+        records: opened.records,
+        clock: systemClock,
+        logger: new StructuredLogger({ level: 'WARN' }),
+        random: Math.random,
+        issuers: renewalInfoSources(issuers),
+      },
+      request,
+    );
+    if (json) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    const verb = report.dryRun ? 'checked (dry run, nothing stored)' : 'checked';
+    process.stdout.write(
+      `renewal information ${verb}: ${report.checked.length} certificate(s) in ${opened.where}; ${report.moved} window(s) moved, ${report.renewNow} renew now\n`,
+    );
+    for (const c of report.checked) {
+      const window = c.window ? ` window ${c.window.start} .. ${c.window.end}` : '';
+      const moved = c.windowMoved ? 'MOVED' : 'unchanged';
+      process.stdout.write(
+        `  ${c.id}  serial ${c.serial ?? '-'}  ${moved}${window}  renews at ${c.renewAt} (${c.rule})${c.problem ? `  ${c.problem}` : ''}\n`,
+      );
+    }
+    for (const s of report.skipped) process.stdout.write(`  skipped ${s.id}: ${s.why}\n`);
+    if (report.unknownSerials.length > 0)
+      process.stdout.write(`  unknown serials: ${report.unknownSerials.join(' ')}\n`);
+  } finally {
+    await opened.close();
+  }
 }

@@ -5,20 +5,24 @@
  * bundles hold no issuance adapter (acme-client, X.509, Route 53); compose.ts builds the
  * issuing runtime on top of it.
  */
+import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AcmeDirectory, acmeAgent } from '../adapters/acme/acme-directory.js';
 import { SecretsManagerRegistrationSource } from '../adapters/aws/secrets-manager-registration-source.js';
 import { SecretsManagerSecretStore } from '../adapters/aws/secrets-manager-secret-store.js';
 import { DynamoDbControlRecords } from '../adapters/dynamodb/dynamodb-control-records.js';
 import { DynamoDbRecordStore } from '../adapters/dynamodb/dynamodb-record-store.js';
 import { DirectorySecretStore } from '../adapters/local/directory-secret-store.js';
 import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
-import type { RuntimeConfig, SecretStoreConfig } from '../config/runtime-config.js';
+import type { IssuerConfig, RuntimeConfig, SecretStoreConfig } from '../config/runtime-config.js';
+import type { Random } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { RegistrationSource } from '../ports/registration-source.js';
 import type { SecretStore } from '../ports/secret-store.js';
 import type { ForceRenewalDeps } from '../services/force-renewal.js';
+import type { RecheckDeps } from '../services/recheck-renewal-info.js';
 import type { RegistrationDeps } from '../services/register-certificates.js';
 import { type SweepReport, sweepRegistrations } from '../services/sweep-registrations.js';
 import { systemClock } from './system-clock.js';
@@ -26,6 +30,8 @@ import { systemClock } from './system-clock.js';
 export interface RegistrationRuntime {
   registration: RegistrationDeps;
   renewal: ForceRenewalDeps;
+  /** Re-checks the CA's renewal information (Renew `ariCheck`); needs no ACME account. */
+  recheck: RecheckDeps;
   secrets: SecretStore;
   /** Where tagged secrets are listed (`undefined` for stores without tags). */
   source?: RegistrationSource;
@@ -36,7 +42,7 @@ export interface RegistrationRuntime {
 /** Builds the registration runtime; makes no network call. */
 export function composeRegistration(
   config: RuntimeConfig,
-  options: { clock?: Clock; logger?: Logger } = {},
+  options: { clock?: Clock; logger?: Logger; random?: Random } = {},
 ): RegistrationRuntime {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? new StructuredLogger();
@@ -62,6 +68,13 @@ export function composeRegistration(
   return {
     registration,
     renewal,
+    recheck: {
+      records,
+      clock,
+      logger,
+      random: options.random ?? Math.random,
+      issuers: renewalInfoSources(config.issuers),
+    },
     secrets,
     ...(source ? { source, sweep: () => sweepRegistrations(registration, source) } : {}),
   };
@@ -79,4 +92,31 @@ function secretStoreFor(
     accountKeyPrefix: config.accountKeyPrefix,
   });
   return { secrets: store, source: new SecretsManagerRegistrationSource(store) };
+}
+
+/**
+ * The renewal information readers of the configured issuers: unauthenticated reads of
+ * each CA's directory, made on first use, so no ACME account (and no acme-client) is
+ * needed here.
+ */
+export function renewalInfoSources(
+  issuers: Record<string, IssuerConfig>,
+): (name: string) => AcmeDirectory | undefined {
+  const made = new Map<string, AcmeDirectory>();
+  return (name) => {
+    const issuer = issuers[name];
+    if (!issuer) return undefined;
+    let directory = made.get(name);
+    if (!directory) {
+      const agent = acmeAgent(
+        issuer.trustedCaFile ? readFileSync(issuer.trustedCaFile, 'utf8') : undefined,
+      );
+      directory = new AcmeDirectory({
+        directoryUrl: issuer.directoryUrl,
+        ...(agent ? { agent } : {}),
+      });
+      made.set(name, directory);
+    }
+    return directory;
+  };
 }

@@ -11,6 +11,11 @@ import {
 } from '../services/force-renewal.js';
 import { issueCertificates, type RecordOutcome } from '../services/issue-certificates.js';
 import type { PlanReport } from '../services/plan-due-work.js';
+import {
+  type RecheckDeps,
+  type RecheckReport,
+  recheckRenewalInfo,
+} from '../services/recheck-renewal-info.js';
 import { reportFleetHealth } from '../services/report-fleet-health.js';
 import type { SweepReport } from '../services/sweep-registrations.js';
 import type { Runtime } from './compose.js';
@@ -111,14 +116,17 @@ export function createPlannerHandler(
   };
 }
 
-export type RenewResponse = ({ ok: true } & ForceRenewalReport) | { ok: false; error: string };
+export type RenewResponse =
+  | ({ ok: true } & ForceRenewalReport)
+  | ({ ok: true; ariCheck: true } & RecheckReport)
+  | { ok: false; error: string };
 
 /**
  * The Renew function (manual invoke): a bad payload answers `{ok: false, error}` and
  * changes nothing; otherwise the report says what matched, what was scheduled and over
- * what window.
+ * what window, or with `ariCheck`, which renewal windows moved.
  */
-export function createRenewHandler(deps: ForceRenewalDeps) {
+export function createRenewHandler(deps: ForceRenewalDeps, recheck?: RecheckDeps) {
   return async (payload: unknown): Promise<RenewResponse> => {
     let request: ReturnType<typeof parseRenewPayload>;
     try {
@@ -129,6 +137,12 @@ export function createRenewHandler(deps: ForceRenewalDeps) {
         return { ok: false, error: error.message };
       }
       throw error;
+    }
+    if (request.ariCheck) {
+      if (!recheck)
+        return { ok: false, error: 'this function cannot re-check renewal information' };
+      const report = await recheckRenewalInfo(recheck, request);
+      return { ok: true, ariCheck: true, ...report };
     }
     return { ok: true, ...(await forceRenewal(deps, request)) };
   };

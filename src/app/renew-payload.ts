@@ -40,6 +40,7 @@ const payloadSchema = z.strictObject({
       ),
   ),
   dryRun: z.optional(z.boolean('must be true or false')),
+  ariCheck: z.optional(z.boolean('must be true or false')),
 });
 
 /** Why a payload was refused: the message says what to change. */
@@ -49,7 +50,8 @@ export class PayloadError extends Error {
 
 /**
  * Reads a Renew invoke payload: exactly one selector (`secret`, `domain`, `serials`,
- * `issuer` or `all: true`), an optional `reason` and `dryRun`. Unknown fields are
+ * `issuer` or `all: true`), an optional `reason` and `dryRun`, and `ariCheck` (re-check
+ * the CA's renewal information of the selected certificates instead of forcing them). Unknown fields are
  * refused (a typo must not silently renew everything).
  */
 export function parseRenewPayload(payload: unknown): ForceRenewalRequest {
@@ -62,7 +64,7 @@ export function parseRenewPayload(payload: unknown): ForceRenewalRequest {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) =>
       issue.code === 'unrecognized_keys'
-        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')} (allowed: ${[...SELECTORS, 'reason', 'dryRun'].join(', ')})`
+        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')} (allowed: ${[...SELECTORS, 'reason', 'dryRun', 'ariCheck'].join(', ')})`
         : `"${issue.path.join('.')}" ${issue.message}`,
     );
     throw new PayloadError(problems.join('; '));
@@ -90,5 +92,10 @@ export function parseRenewPayload(payload: unknown): ForceRenewalRequest {
           : data.issuer !== undefined
             ? { issuer: data.issuer }
             : { all: true as const };
-  return { selector, reason: data.reason ?? 'manual renewal', dryRun: data.dryRun ?? false };
+  return {
+    selector,
+    reason: data.reason ?? 'manual renewal',
+    dryRun: data.dryRun ?? false,
+    ...(data.ariCheck ? { ariCheck: true } : {}),
+  };
 }

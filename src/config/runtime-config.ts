@@ -105,7 +105,7 @@ function required(env: Env, name: string, what: string): string {
   return value;
 }
 
-function readIssuers(env: Env): Record<string, IssuerConfig> {
+export function readIssuers(env: Env): Record<string, IssuerConfig> {
   const parsed = z
     .record(
       z

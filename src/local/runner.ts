@@ -24,6 +24,8 @@ function reportRotationFailure(logger: StructuredLogger, error: Error): void {
 }
 /** Written into the state folder while a runner serves the local DynamoDB API. */
 export const LOCAL_ENDPOINT_FILE = 'endpoint.json';
+/** The issuers local mode runs with (CERTLOOP_ISSUERS form), for `certloop renew --ari-check`. */
+export const LOCAL_ISSUERS_FILE = 'issuers.json';
 
 export interface LocalRunOptions {
   configPath: string;

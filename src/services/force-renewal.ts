@@ -20,6 +20,8 @@ export interface ForceRenewalRequest {
   selector: RenewalSelector;
   reason: string;
   dryRun: boolean;
+  /** Re-check renewal information instead of forcing (`recheckRenewalInfo`). */
+  ariCheck?: boolean;
 }
 
 export interface ForceRenewalDeps {
@@ -75,6 +77,40 @@ function matchesDomain(record: CertificateRecord, domain: string): boolean {
   return record.domains.includes(name) || record.domains.includes(`*.${parent}`);
 }
 
+/** The records a selector names: the ones to act on, the parked ones, unknown serials. */
+export function selectRecords(
+  all: readonly CertificateRecord[],
+  selector: RenewalSelector,
+): {
+  schedulable: CertificateRecord[];
+  skipped: Array<{ id: string; why: string }>;
+  unknownSerials: string[];
+} {
+  let candidates: CertificateRecord[];
+  let unknownSerials: string[] = [];
+  if ('secret' in selector) candidates = all.filter((r) => matchesSecret(r, selector.secret));
+  else if ('domain' in selector) candidates = all.filter((r) => matchesDomain(r, selector.domain));
+  else if ('issuer' in selector)
+    candidates = all.filter((r) => r.current?.issuer === selector.issuer);
+  else if ('serials' in selector) {
+    const wanted = new Set(selector.serials.map(normalizeSerial));
+    candidates = all.filter((r) => r.current && wanted.has(normalizeSerial(r.current.serial)));
+    const found = new Set(candidates.map((r) => normalizeSerial(r.current?.serial ?? '')));
+    unknownSerials = [...wanted].filter((serial) => !found.has(serial));
+  } else candidates = [...all];
+
+  const skipped = candidates
+    .filter((r) => isParked(r.status))
+    .map((r) => ({
+      id: r.id,
+      why: `${r.status}: ${r.statusMessage ?? 'waits for a registration change'}`,
+    }));
+  const schedulable = candidates
+    .filter((r) => !isParked(r.status))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  return { schedulable, skipped, unknownSerials };
+}
+
 /**
  * A person asks for renewals: match the selector against every record (an operator
  * action, so a full listing is fine), then schedule. One certificate renews now; more
@@ -89,30 +125,10 @@ export async function forceRenewal(
 ): Promise<ForceRenewalReport> {
   const now = deps.clock.now();
   const { selector } = request;
-  const all = await deps.records.list();
-
-  let candidates: CertificateRecord[];
-  let unknownSerials: string[] = [];
-  if ('secret' in selector) candidates = all.filter((r) => matchesSecret(r, selector.secret));
-  else if ('domain' in selector) candidates = all.filter((r) => matchesDomain(r, selector.domain));
-  else if ('issuer' in selector)
-    candidates = all.filter((r) => r.current?.issuer === selector.issuer);
-  else if ('serials' in selector) {
-    const wanted = new Set(selector.serials.map(normalizeSerial));
-    candidates = all.filter((r) => r.current && wanted.has(normalizeSerial(r.current.serial)));
-    const found = new Set(candidates.map((r) => normalizeSerial(r.current?.serial ?? '')));
-    unknownSerials = [...wanted].filter((serial) => !found.has(serial));
-  } else candidates = all;
-
-  const skipped = candidates
-    .filter((r) => isParked(r.status))
-    .map((r) => ({
-      id: r.id,
-      why: `${r.status}: ${r.statusMessage ?? 'waits for a registration change'}`,
-    }));
-  const schedulable = candidates
-    .filter((r) => !isParked(r.status))
-    .sort((a, b) => a.id.localeCompare(b.id));
+  const { schedulable, skipped, unknownSerials } = selectRecords(
+    await deps.records.list(),
+    selector,
+  );
 
   const cursor = await deps.control.get<{ nextFreeSlot: Instant }>(BUDGET_CURSOR);
   let times: Instant[];

@@ -1,5 +1,4 @@
-import { Agent } from 'node:https';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import type { Agent } from 'node:https';
 import { CertloopError } from '../../core/errors.js';
 import type { RenewalInfoAnswer } from '../../core/renewal-info.js';
 import type { AcmeCa, Dns01Challenge, OrderState, OrderStatus } from '../../ports/acme-ca.js';
@@ -8,7 +7,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { SecretStore } from '../../ports/secret-store.js';
 import { NodeKeyFactory } from '../crypto/node-key-factory.js';
 import { AcmeClient, type Authorization, type Client, type Order } from './acme-client-modules.js';
-import { AcmeDirectory } from './acme-directory.js';
+import { AcmeDirectory, acmeAgent } from './acme-directory.js';
 import {
   type AcmeOperationContext,
   AcmeProblemError,
@@ -88,19 +87,8 @@ export class AcmeClientCa implements AcmeCa {
     this.directoryUrl = options.directoryUrl;
     this.#options = options;
     this.#keys = options.keys ?? new NodeKeyFactory();
-    // Only this instance's requests trust the extra CA (system roots stay trusted). The
-    // TLS context is built once: given as `ca`, Node would parse the ~140 system roots
-    // again for every connection (35-40 ms of CPU each), and acme-client opens one for
-    // most requests. Measured by the batch-issuance bench and the R1 drill.
-    this.#agent =
-      options.trustedCaPem === undefined
-        ? undefined
-        : new Agent({
-            keepAlive: true,
-            secureContext: createSecureContext({
-              ca: [...rootCertificates, options.trustedCaPem],
-            }),
-          });
+    // Only this instance's requests trust the extra CA (system roots stay trusted).
+    this.#agent = acmeAgent(options.trustedCaPem);
     this.#directory = new AcmeDirectory({
       directoryUrl: options.directoryUrl,
       ...(this.#agent ? { agent: this.#agent } : {}),
