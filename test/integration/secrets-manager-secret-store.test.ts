@@ -14,7 +14,6 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ACCOUNT_KEY_TAG,
   accountKeySecretName,
   certificateVersionId,
   MAX_PENDING_LABELS,
@@ -22,6 +21,7 @@ import {
   pendingLabel,
   SecretsManagerSecretStore,
 } from '../../src/adapters/aws/secrets-manager-secret-store.js';
+import { ACCOUNT_KEY_TAG } from '../../src/config/shared-names.js';
 import { CertloopError } from '../../src/core/errors.js';
 import type { KeyMaterial } from '../../src/core/key-material.js';
 import type { CertificateBundle } from '../../src/ports/secret-store.js';

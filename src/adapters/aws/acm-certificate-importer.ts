@@ -1,13 +1,11 @@
 import { ACMClient, ImportCertificateCommand } from '@aws-sdk/client-acm';
+import { ACM_SECRET_TAG } from '../../config/shared-names.js';
 import { CertloopError } from '../../core/errors.js';
 import type { CertificateImport, CertificateImporter } from '../../ports/certificate-importer.js';
 import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const ACM_SOURCE = 'acm';
-
-/** The tag a new import carries: the secret the pair comes from. */
-export const ACM_SECRET_TAG = 'certloop:secret';
 
 const UNAVAILABLE_ERROR_NAMES = new Set([
   'ThrottlingException',

@@ -70,6 +70,11 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
+import {
+  ACCOUNT_KEY_TAG,
+  DEFAULT_ACCOUNT_KEY_PREFIX,
+  REGISTRATION_TAG_KEY,
+} from '../../config/shared-names.js';
 import '../../config/zod-messages.js';
 import { CertloopError } from '../../core/errors.js';
 import { KeyMaterial } from '../../core/key-material.js';
@@ -103,14 +108,6 @@ export interface RegisteredSecret {
   tags: Record<string, string>;
 }
 
-export const DEFAULT_ACCOUNT_KEY_PREFIX = 'certloop/acme-account/';
-/** The tag that registers a secret for a certificate. */
-export const REGISTRATION_TAG_KEY = 'certloop:domains';
-/** The tag on ACME account key secrets. */
-export const ACCOUNT_KEY_TAG: Readonly<Required<Tag>> = {
-  Key: 'certloop:role',
-  Value: 'acme-account-key',
-};
 /** Prefix of the per-attempt staging labels of pending keys. */
 export const PENDING_LABEL_PREFIX = 'CERTLOOP_PENDING';
 /** Pending keys kept per secret at most (AWSCURRENT and AWSPREVIOUS need labels too). */

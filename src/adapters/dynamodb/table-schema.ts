@@ -1,9 +1,22 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  DUE_INDEX_NAME,
+  DUE_INDEX_PARTITION_KEY,
+  DUE_INDEX_PARTITION_KEY_TYPE,
+  DUE_INDEX_PROJECTION,
+  DUE_INDEX_SORT_KEY,
+  DUE_INDEX_SORT_KEY_TYPE,
+  TABLE_BILLING_MODE,
+  TABLE_PARTITION_KEY,
+  TABLE_PARTITION_KEY_TYPE,
+} from '../../config/shared-names.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 
 /**
- * The single source of the records table's shape. Read by the DynamoDB adapter, by
- * `ensureTable` (local mode, tests) and by the CDK construct, so that they cannot drift.
+ * The records table's shape for the runtime: the CreateTable input (`ensureTable`, local
+ * mode and tests) and the item layout of a certificate record. The key, index and billing
+ * names come from src/config/shared-names.ts, which the CDK construct reads too, so the
+ * two cannot drift.
  *
  * Item layout: `pk = "cert#" + id`, `kind = "certificate"`, then every field of the
  * record as its own attribute (instants as numbers, epoch ms; nested objects as maps).
@@ -11,27 +24,11 @@ import type { CertificateRecord } from '../../core/certificate-record.js';
  * `nextAttemptAt` is not in the `due` index: that is what makes the index sparse.
  */
 
-/** Partition key of the table (type S). */
-export const TABLE_PARTITION_KEY = 'pk';
-export const TABLE_PARTITION_KEY_TYPE = 'S';
-
 /** Attribute naming what an item is, so that other item kinds can share the table. */
 export const ITEM_KIND_ATTRIBUTE = 'kind';
 export const CERTIFICATE_ITEM_KIND = 'certificate';
 /** Prefix of the partition key of a certificate record. */
 export const CERTIFICATE_KEY_PREFIX = 'cert#';
-
-/** Sparse global secondary index answering "what is due". */
-export const DUE_INDEX_NAME = 'due';
-/** Partition key of the due index (type N): the record's `shard`. */
-export const DUE_INDEX_PARTITION_KEY = 'shard';
-export const DUE_INDEX_PARTITION_KEY_TYPE = 'N';
-/** Sort key of the due index (type N): the record's `nextAttemptAt`, epoch ms. */
-export const DUE_INDEX_SORT_KEY = 'nextAttemptAt';
-export const DUE_INDEX_SORT_KEY_TYPE = 'N';
-export const DUE_INDEX_PROJECTION = 'KEYS_ONLY';
-
-export const TABLE_BILLING_MODE = 'PAY_PER_REQUEST';
 
 /** CreateTable input for a records table named `tableName`. */
 export function recordsTableDefinition(tableName: string): CreateTableCommandInput {
