@@ -17,7 +17,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerStekCommand } from '../../cli/stek-command.js';
 import { AcmeClientCa } from '../../src/adapters/acme/acme-client-ca.js';
-import { accountKeySecretName } from '../../src/adapters/aws/secrets-manager-secret-store.js';
+import { accountKeySecretName } from '../../src/adapters/aws/secrets-manager-account-keys.js';
 import { SecretsManagerStekStore } from '../../src/adapters/aws/secrets-manager-stek-store.js';
 import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { DynamoDbRecordStore } from '../../src/adapters/dynamodb/dynamodb-record-store.js';

@@ -34,12 +34,12 @@ import { STEK_TAG_KEY } from '../../config/shared-names.js';
 import { CertloopError } from '../../core/errors.js';
 import { decodeRing, encodeRing, type StekRing } from '../../core/stek-ring.js';
 import type { StekSetStore } from '../../ports/stek-store.js';
+import { putCurrentVersion, uuidFromHash } from './secrets-manager-calls.js';
 import {
   isSecretsManagerError,
   SECRETS_SOURCE,
   translateSecretsManagerError,
 } from './secrets-manager-errors.js';
-import { putCurrentVersion, uuidFromHash } from './secrets-manager-versions.js';
 
 const CURRENT = 'AWSCURRENT';
 const PLACEHOLDER = '{}';
