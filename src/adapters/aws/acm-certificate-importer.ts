@@ -2,27 +2,24 @@ import { ACMClient, ImportCertificateCommand } from '@aws-sdk/client-acm';
 import { ACM_SECRET_TAG } from '../../config/shared-names.js';
 import { CertloopError } from '../../core/errors.js';
 import type { CertificateImport, CertificateImporter } from '../../ports/certificate-importer.js';
-import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
+import {
+  ACCESS_DENIED_ERROR_NAMES,
+  CREDENTIAL_ERROR_NAMES,
+  isNetworkError,
+  UNAVAILABLE_ERROR_NAMES as SHARED_UNAVAILABLE_ERROR_NAMES,
+  sdkErrorName,
+  sdkHttpStatus,
+  withErrorNames,
+} from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const ACM_SOURCE = 'acm';
 
-const UNAVAILABLE_ERROR_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
+/** Throttled or unavailable, try again later: the shared names plus ACM's own. */
+const UNAVAILABLE_ERROR_NAMES = withErrorNames(
+  SHARED_UNAVAILABLE_ERROR_NAMES,
   'RequestInProgressException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalError',
-  'TimeoutError',
-  'CredentialsProviderError',
-  'ExpiredToken',
-  'ExpiredTokenException',
-]);
-
-const ACCESS_ERROR_NAMES = new Set(['AccessDenied', 'AccessDeniedException']);
+);
 
 export interface AcmCertificateImporterOptions {
   /**
@@ -112,7 +109,7 @@ export function translateAcmError(error: unknown, request: CertificateImport): C
       options,
     );
   }
-  if ((name !== undefined && ACCESS_ERROR_NAMES.has(name)) || status === 403) {
+  if ((name !== undefined && ACCESS_DENIED_ERROR_NAMES.has(name)) || status === 403) {
     return new CertloopError(
       'permanent',
       `ACM ${target} was denied (${code}: ${detail}). Deploy with acmImport enabled, which ` +
@@ -122,6 +119,7 @@ export function translateAcmError(error: unknown, request: CertificateImport): C
   }
   if (
     (name !== undefined && UNAVAILABLE_ERROR_NAMES.has(name)) ||
+    (name !== undefined && CREDENTIAL_ERROR_NAMES.has(name)) ||
     status === 429 ||
     (status !== undefined && status >= 500) ||
     (status === undefined && isNetworkError(error))

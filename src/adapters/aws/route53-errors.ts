@@ -1,42 +1,29 @@
 import { CertloopError } from '../../core/errors.js';
-import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
+import {
+  ACCESS_DENIED_ERROR_NAMES,
+  CREDENTIAL_ERROR_NAMES,
+  isNetworkError,
+  UNAVAILABLE_ERROR_NAMES as SHARED_UNAVAILABLE_ERROR_NAMES,
+  sdkErrorName,
+  sdkHttpStatus,
+  withErrorNames,
+} from '../sdk-errors.js';
 
 /** The `source` of every error the Route 53 adapter raises. */
 export const DNS_SOURCE = 'dns';
 
-/** Route 53 (and SDK) error names meaning "throttled or unavailable, try again later". */
-const UNAVAILABLE_ERROR_NAMES = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
+/** Throttled or unavailable, try again later: the shared names plus Route 53's own. */
+const UNAVAILABLE_ERROR_NAMES = withErrorNames(
+  SHARED_UNAVAILABLE_ERROR_NAMES,
   'PriorRequestNotComplete',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalError',
-  'InternalServerError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
+);
 
 /** Permission or identity errors: fixed by changing IAM or the role, not by waiting. */
-const ACCESS_ERROR_NAMES = new Set([
-  'AccessDenied',
-  'AccessDeniedException',
+const ACCESS_ERROR_NAMES = withErrorNames(
+  ACCESS_DENIED_ERROR_NAMES,
   'NotAuthorizedException',
   'UnauthorizedOperation',
-]);
-
-/** Our own credentials could not be had or have expired: the deployment's problem, not the certificate's. */
-const CREDENTIAL_ERROR_NAMES = new Set([
-  'CredentialsProviderError',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-]);
+);
 
 export interface Route53ErrorContext {
   /** The API call, for the message: 'ChangeResourceRecordSets'. */

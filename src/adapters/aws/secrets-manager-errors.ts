@@ -19,7 +19,15 @@
  * `safeDetail`, which drops it when it looks like key material.
  */
 import { CertloopError } from '../../core/errors.js';
-import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
+import {
+  ACCESS_DENIED_ERROR_NAMES,
+  CREDENTIAL_ERROR_NAMES,
+  isNetworkError,
+  UNAVAILABLE_ERROR_NAMES as SHARED_UNAVAILABLE_ERROR_NAMES,
+  sdkErrorName,
+  sdkHttpStatus,
+  withErrorNames,
+} from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const SECRETS_SOURCE = 'secrets';
@@ -33,36 +41,12 @@ export interface SecretsManagerErrorContext {
   purpose?: string;
 }
 
-/** Throttled, overloaded or broken on the far side: try again later. */
-const UNAVAILABLE_ERROR_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'TooManyRequests',
-  'RequestLimitExceeded',
+/** Throttled, overloaded or broken on the far side: the shared names plus these. */
+const UNAVAILABLE_ERROR_NAMES = withErrorNames(
+  SHARED_UNAVAILABLE_ERROR_NAMES,
   'LimitExceededException',
-  'InternalServiceError',
-  'InternalServiceErrorException',
-  'InternalFailure',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
   'AbortError',
-]);
-
-/** Our own credentials could not be used right now (expired session, clock skew). */
-const CREDENTIAL_ERROR_NAMES = new Set([
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'SignatureDoesNotMatch',
-  'ExpiredTokenException',
-  'ExpiredToken',
-  'RequestExpired',
-  'CredentialsProviderError',
-]);
+);
 
 /** The request itself can never succeed as written. */
 const INVALID_REQUEST_ERROR_NAMES = new Set([
@@ -102,7 +86,7 @@ export function translateSecretsManagerError(
       options,
     );
   }
-  if (name === 'AccessDeniedException' || name === 'AccessDenied') {
+  if (ACCESS_DENIED_ERROR_NAMES.has(name)) {
     return new CertloopError(
       'permanent',
       `${doing}: access denied. Grant secretsmanager:${context.operation}` +

@@ -1,31 +1,23 @@
 import { asCertloopError, CertloopError } from '../../core/errors.js';
-import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
+import {
+  ACCESS_DENIED_ERROR_NAMES,
+  CREDENTIAL_ERROR_NAMES,
+  isNetworkError,
+  UNAVAILABLE_ERROR_NAMES as SHARED_UNAVAILABLE_ERROR_NAMES,
+  sdkErrorName,
+  sdkHttpStatus,
+  withErrorNames,
+} from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const RECORDS_SOURCE = 'records';
 
-/** Service errors meaning "throttled or unavailable, try again later". */
-const UNAVAILABLE_ERROR_NAMES = new Set([
+/** Throttled or unavailable, try again later: the shared names plus DynamoDB's own. */
+const UNAVAILABLE_ERROR_NAMES = withErrorNames(
+  SHARED_UNAVAILABLE_ERROR_NAMES,
   'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
   'LimitExceededException',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-
-/** Credentials or permissions of our own deployment: not the certificate's fault. */
-const ACCESS_ERROR_NAMES = new Set([
-  'AccessDeniedException',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
-  'CredentialsProviderError',
-]);
+);
 
 export interface DynamoDbErrorContext {
   tableName: string;
@@ -66,7 +58,9 @@ export function translateDynamoDbError(
   }
   if (
     UNAVAILABLE_ERROR_NAMES.has(name) ||
-    ACCESS_ERROR_NAMES.has(name) ||
+    // Credentials or permissions of our own deployment: not the certificate's fault.
+    CREDENTIAL_ERROR_NAMES.has(name) ||
+    ACCESS_DENIED_ERROR_NAMES.has(name) ||
     sdkHttpStatus(error) >= 500 ||
     isNetworkError(error)
   ) {
