@@ -26,7 +26,7 @@ export interface Dns01Challenge {
 /**
  * An ACME CA (RFC 8555) reached through one account.
  *
- * Contract (test/contract/acme-ca.contract.ts runs it against pebble):
+ * Contract (test/contract/acme-ca.test.ts runs it against pebble):
  * - The account is created or found on first use, with a key that is created once per
  *   directory URL and kept in the secret store; later runs reuse it.
  * - `placeOrder` creates a new order and returns its state; `getOrder` reads an

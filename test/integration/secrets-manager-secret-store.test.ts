@@ -32,7 +32,7 @@ import { keyDigest, makeTestBundle, makeTestKey } from '../support/test-certific
 
 const SECRET = 'www-example';
 const DIRECTORY = 'https://acme.example/directory';
-const DESIGN_FIELDS = [
+const VALUE_FIELDS = [
   'certificate',
   'chain',
   'fullchain',
@@ -416,11 +416,11 @@ describe('writing certificates', () => {
 });
 
 describe('the secret value consumers read', () => {
-  it('is JSON with exactly the DESIGN.md field names, and fullchain extracts on its own (ECS valueFrom)', async () => {
+  it('is JSON with exactly the published field names, and fullchain extracts on its own (ECS valueFrom)', async () => {
     await createSecret(SECRET);
     await store.writeCertificate(SECRET, withChain, 'token-1');
     const value = JSON.parse(await rawValue(SECRET, 'AWSCURRENT')) as Record<string, unknown>;
-    expect(Object.keys(value).sort()).toEqual([...DESIGN_FIELDS].sort());
+    expect(Object.keys(value).sort()).toEqual([...VALUE_FIELDS].sort());
 
     // ECS `valueFrom: <arn>:fullchain::` injects JSON.parse(SecretString).fullchain.
     const fullchain = value.fullchain;
