@@ -49,9 +49,16 @@ export const ACCESS_DENIED_ERROR_NAMES: ReadonlySet<string> = new Set([
   'AccessDeniedException',
 ]);
 
-/** `names` plus a service's own error names. */
-export function withErrorNames(names: ReadonlySet<string>, ...more: string[]): ReadonlySet<string> {
-  return new Set([...names, ...more]);
+/** What a shared error name means; each adapter decides what that is for its service. */
+export type SdkErrorClass = 'unavailable' | 'credentials' | 'access-denied';
+
+/** The class of an error name shared by every AWS service, or undefined for any other. */
+export function sdkErrorClass(name: string | undefined): SdkErrorClass | undefined {
+  if (name === undefined) return undefined;
+  if (UNAVAILABLE_ERROR_NAMES.has(name)) return 'unavailable';
+  if (CREDENTIAL_ERROR_NAMES.has(name)) return 'credentials';
+  if (ACCESS_DENIED_ERROR_NAMES.has(name)) return 'access-denied';
+  return undefined;
 }
 
 /** Node/socket error codes of a request that never got an answer. */

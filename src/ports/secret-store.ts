@@ -24,6 +24,24 @@ export interface CertificateBundle {
 
 export type SecretStage = 'current' | 'previous';
 
+/** Every field of a bundle but the PEMs. */
+export type BundleDetails = Omit<
+  CertificateBundle,
+  'certificate' | 'chain' | 'fullchain' | 'privateKey'
+>;
+
+/** Just the details of `from` (a bundle, or stored metadata), domains copied, in stored order. */
+export function bundleDetails(from: BundleDetails): BundleDetails {
+  return {
+    domains: [...from.domains],
+    serial: from.serial,
+    notBefore: from.notBefore,
+    notAfter: from.notAfter,
+    issuer: from.issuer,
+    keyType: from.keyType,
+  };
+}
+
 /** Staged keys kept per secret at most (see `PendingKeys.stagePendingKey`). */
 export const MAX_PENDING_KEYS = 8;
 

@@ -2,24 +2,10 @@ import { ACMClient, ImportCertificateCommand } from '@aws-sdk/client-acm';
 import { ACM_SECRET_TAG } from '../../config/shared-names.js';
 import { CertloopError } from '../../core/errors.js';
 import type { CertificateImport, CertificateImporter } from '../../ports/certificate-importer.js';
-import {
-  ACCESS_DENIED_ERROR_NAMES,
-  CREDENTIAL_ERROR_NAMES,
-  isNetworkError,
-  UNAVAILABLE_ERROR_NAMES as SHARED_UNAVAILABLE_ERROR_NAMES,
-  sdkErrorName,
-  sdkHttpStatus,
-  withErrorNames,
-} from '../sdk-errors.js';
+import { isNetworkError, sdkErrorClass, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const ACM_SOURCE = 'acm';
-
-/** Throttled or unavailable, try again later: the shared names plus ACM's own. */
-const UNAVAILABLE_ERROR_NAMES = withErrorNames(
-  SHARED_UNAVAILABLE_ERROR_NAMES,
-  'RequestInProgressException',
-);
 
 export interface AcmCertificateImporterOptions {
   /**
@@ -109,7 +95,7 @@ export function translateAcmError(error: unknown, request: CertificateImport): C
       options,
     );
   }
-  if ((name !== undefined && ACCESS_DENIED_ERROR_NAMES.has(name)) || status === 403) {
+  if (sdkErrorClass(name) === 'access-denied' || status === 403) {
     return new CertloopError(
       'permanent',
       `ACM ${target} was denied (${code}: ${detail}). Deploy with acmImport enabled, which ` +
@@ -118,8 +104,10 @@ export function translateAcmError(error: unknown, request: CertificateImport): C
     );
   }
   if (
-    (name !== undefined && UNAVAILABLE_ERROR_NAMES.has(name)) ||
-    (name !== undefined && CREDENTIAL_ERROR_NAMES.has(name)) ||
+    sdkErrorClass(name) === 'unavailable' ||
+    sdkErrorClass(name) === 'credentials' ||
+    // ACM's own "try again later" (the shared names: sdk-errors.ts).
+    name === 'RequestInProgressException' ||
     status === 429 ||
     (status !== undefined && status >= 500) ||
     (status === undefined && isNetworkError(error))

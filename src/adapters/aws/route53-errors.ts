@@ -1,29 +1,14 @@
 import { CertloopError } from '../../core/errors.js';
-import {
-  ACCESS_DENIED_ERROR_NAMES,
-  CREDENTIAL_ERROR_NAMES,
-  isNetworkError,
-  UNAVAILABLE_ERROR_NAMES as SHARED_UNAVAILABLE_ERROR_NAMES,
-  sdkErrorName,
-  sdkHttpStatus,
-  withErrorNames,
-} from '../sdk-errors.js';
+import { isNetworkError, sdkErrorClass, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error the Route 53 adapter raises. */
 export const DNS_SOURCE = 'dns';
 
-/** Throttled or unavailable, try again later: the shared names plus Route 53's own. */
-const UNAVAILABLE_ERROR_NAMES = withErrorNames(
-  SHARED_UNAVAILABLE_ERROR_NAMES,
-  'PriorRequestNotComplete',
-);
+/** Route 53's own name for "try again later" (the shared ones: sdk-errors.ts). */
+const PRIOR_REQUEST_NOT_COMPLETE = 'PriorRequestNotComplete';
 
-/** Permission or identity errors: fixed by changing IAM or the role, not by waiting. */
-const ACCESS_ERROR_NAMES = withErrorNames(
-  ACCESS_DENIED_ERROR_NAMES,
-  'NotAuthorizedException',
-  'UnauthorizedOperation',
-);
+/** More permission errors beyond AccessDenied: fixed by changing IAM or the role, not by waiting. */
+const MORE_ACCESS_ERROR_NAMES = new Set(['NotAuthorizedException', 'UnauthorizedOperation']);
 
 export interface Route53ErrorContext {
   /** The API call, for the message: 'ChangeResourceRecordSets'. */
@@ -64,7 +49,7 @@ export function translateRoute53Error(error: unknown, context: Route53ErrorConte
       options,
     );
   }
-  if (name !== undefined && CREDENTIAL_ERROR_NAMES.has(name)) {
+  if (sdkErrorClass(name) === 'credentials') {
     const whose = context.roleArn ? `role ${context.roleArn}` : 'the worker';
     return new CertloopError(
       'infrastructure',
@@ -72,7 +57,11 @@ export function translateRoute53Error(error: unknown, context: Route53ErrorConte
       options,
     );
   }
-  if ((name !== undefined && ACCESS_ERROR_NAMES.has(name)) || status === 403) {
+  if (
+    sdkErrorClass(name) === 'access-denied' ||
+    (name !== undefined && MORE_ACCESS_ERROR_NAMES.has(name)) ||
+    status === 403
+  ) {
     const principal = context.roleArn
       ? `role ${context.roleArn} (and let the worker assume it)`
       : 'the worker role';
@@ -112,7 +101,7 @@ function isUnavailable(
   status: number | undefined,
   error: unknown,
 ): boolean {
-  if (name !== undefined && UNAVAILABLE_ERROR_NAMES.has(name)) return true;
+  if (sdkErrorClass(name) === 'unavailable' || name === PRIOR_REQUEST_NOT_COMPLETE) return true;
   if (status !== undefined) return status === 429 || status >= 500;
   // No HTTP answer at all: a socket or DNS failure on the way to Route 53.
   return isNetworkError(error);

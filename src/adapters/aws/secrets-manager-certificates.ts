@@ -14,10 +14,11 @@ import * as z from 'zod/mini';
 import '../../config/zod-messages.js';
 import { CertloopError } from '../../core/errors.js';
 import { KEY_TYPES } from '../../core/key-type.js';
-import type {
-  CertificateBundle,
-  CertificateSecrets,
-  SecretStage,
+import {
+  bundleDetails,
+  type CertificateBundle,
+  type CertificateSecrets,
+  type SecretStage,
 } from '../../ports/secret-store.js';
 import {
   CURRENT_STAGE,
@@ -106,12 +107,7 @@ function certificateValue(bundle: CertificateBundle): string {
     chain: bundle.chain,
     fullchain: bundle.fullchain,
     privateKey: bundle.privateKey.reveal(),
-    domains: [...bundle.domains],
-    serial: bundle.serial,
-    notBefore: bundle.notBefore,
-    notAfter: bundle.notAfter,
-    issuer: bundle.issuer,
-    keyType: bundle.keyType,
+    ...bundleDetails(bundle),
   });
 }
 

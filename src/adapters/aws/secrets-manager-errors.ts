@@ -19,15 +19,7 @@
  * `safeDetail`, which drops it when it looks like key material.
  */
 import { CertloopError } from '../../core/errors.js';
-import {
-  ACCESS_DENIED_ERROR_NAMES,
-  CREDENTIAL_ERROR_NAMES,
-  isNetworkError,
-  UNAVAILABLE_ERROR_NAMES as SHARED_UNAVAILABLE_ERROR_NAMES,
-  sdkErrorName,
-  sdkHttpStatus,
-  withErrorNames,
-} from '../sdk-errors.js';
+import { isNetworkError, sdkErrorClass, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const SECRETS_SOURCE = 'secrets';
@@ -41,12 +33,8 @@ export interface SecretsManagerErrorContext {
   purpose?: string;
 }
 
-/** Throttled, overloaded or broken on the far side: the shared names plus these. */
-const UNAVAILABLE_ERROR_NAMES = withErrorNames(
-  SHARED_UNAVAILABLE_ERROR_NAMES,
-  'LimitExceededException',
-  'AbortError',
-);
+/** Secrets Manager's own names for "try again later" (the shared ones: sdk-errors.ts). */
+const SECRETS_MANAGER_UNAVAILABLE_ERROR_NAMES = new Set(['LimitExceededException', 'AbortError']);
 
 /** The request itself can never succeed as written. */
 const INVALID_REQUEST_ERROR_NAMES = new Set([
@@ -86,7 +74,7 @@ export function translateSecretsManagerError(
       options,
     );
   }
-  if (ACCESS_DENIED_ERROR_NAMES.has(name)) {
+  if (sdkErrorClass(name) === 'access-denied') {
     return new CertloopError(
       'permanent',
       `${doing}: access denied. Grant secretsmanager:${context.operation}` +
@@ -115,8 +103,9 @@ export function translateSecretsManagerError(
     return new CertloopError('conflict', `${doing}: already exists (${what})${suffix}`, options);
   }
   if (
-    UNAVAILABLE_ERROR_NAMES.has(name) ||
-    CREDENTIAL_ERROR_NAMES.has(name) ||
+    sdkErrorClass(name) === 'unavailable' ||
+    sdkErrorClass(name) === 'credentials' ||
+    SECRETS_MANAGER_UNAVAILABLE_ERROR_NAMES.has(name) ||
     status === 429 ||
     status >= 500 ||
     isNetworkError(error)

@@ -1,23 +1,14 @@
 import { asCertloopError, CertloopError } from '../../core/errors.js';
-import {
-  ACCESS_DENIED_ERROR_NAMES,
-  CREDENTIAL_ERROR_NAMES,
-  isNetworkError,
-  UNAVAILABLE_ERROR_NAMES as SHARED_UNAVAILABLE_ERROR_NAMES,
-  sdkErrorName,
-  sdkHttpStatus,
-  withErrorNames,
-} from '../sdk-errors.js';
+import { isNetworkError, sdkErrorClass, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const RECORDS_SOURCE = 'records';
 
-/** Throttled or unavailable, try again later: the shared names plus DynamoDB's own. */
-const UNAVAILABLE_ERROR_NAMES = withErrorNames(
-  SHARED_UNAVAILABLE_ERROR_NAMES,
+/** DynamoDB's own names for "throttled, try again later" (the shared ones: sdk-errors.ts). */
+const DYNAMODB_UNAVAILABLE_ERROR_NAMES = new Set([
   'ProvisionedThroughputExceededException',
   'LimitExceededException',
-);
+]);
 
 export interface DynamoDbErrorContext {
   tableName: string;
@@ -57,10 +48,10 @@ export function translateDynamoDbError(
     );
   }
   if (
-    UNAVAILABLE_ERROR_NAMES.has(name) ||
-    // Credentials or permissions of our own deployment: not the certificate's fault.
-    CREDENTIAL_ERROR_NAMES.has(name) ||
-    ACCESS_DENIED_ERROR_NAMES.has(name) ||
+    // Unavailable, or credentials or permissions of our own deployment: not the
+    // certificate's fault.
+    sdkErrorClass(name) !== undefined ||
+    DYNAMODB_UNAVAILABLE_ERROR_NAMES.has(name) ||
     sdkHttpStatus(error) >= 500 ||
     isNetworkError(error)
   ) {

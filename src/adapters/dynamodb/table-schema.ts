@@ -1,15 +1,5 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import {
-  DUE_INDEX_NAME,
-  DUE_INDEX_PARTITION_KEY,
-  DUE_INDEX_PARTITION_KEY_TYPE,
-  DUE_INDEX_PROJECTION,
-  DUE_INDEX_SORT_KEY,
-  DUE_INDEX_SORT_KEY_TYPE,
-  TABLE_BILLING_MODE,
-  TABLE_PARTITION_KEY,
-  TABLE_PARTITION_KEY_TYPE,
-} from '../../config/shared-names.js';
+import * as shared from '../../config/shared-names.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 
 /**
@@ -34,21 +24,24 @@ export const CERTIFICATE_KEY_PREFIX = 'cert#';
 export function recordsTableDefinition(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
-    BillingMode: TABLE_BILLING_MODE,
+    BillingMode: shared.TABLE_BILLING_MODE,
     AttributeDefinitions: [
-      { AttributeName: TABLE_PARTITION_KEY, AttributeType: TABLE_PARTITION_KEY_TYPE },
-      { AttributeName: DUE_INDEX_PARTITION_KEY, AttributeType: DUE_INDEX_PARTITION_KEY_TYPE },
-      { AttributeName: DUE_INDEX_SORT_KEY, AttributeType: DUE_INDEX_SORT_KEY_TYPE },
+      { AttributeName: shared.TABLE_PARTITION_KEY, AttributeType: shared.TABLE_PARTITION_KEY_TYPE },
+      {
+        AttributeName: shared.DUE_INDEX_PARTITION_KEY,
+        AttributeType: shared.DUE_INDEX_PARTITION_KEY_TYPE,
+      },
+      { AttributeName: shared.DUE_INDEX_SORT_KEY, AttributeType: shared.DUE_INDEX_SORT_KEY_TYPE },
     ],
-    KeySchema: [{ AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' }],
+    KeySchema: [{ AttributeName: shared.TABLE_PARTITION_KEY, KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
       {
-        IndexName: DUE_INDEX_NAME,
+        IndexName: shared.DUE_INDEX_NAME,
         KeySchema: [
-          { AttributeName: DUE_INDEX_PARTITION_KEY, KeyType: 'HASH' },
-          { AttributeName: DUE_INDEX_SORT_KEY, KeyType: 'RANGE' },
+          { AttributeName: shared.DUE_INDEX_PARTITION_KEY, KeyType: 'HASH' },
+          { AttributeName: shared.DUE_INDEX_SORT_KEY, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: DUE_INDEX_PROJECTION },
+        Projection: { ProjectionType: shared.DUE_INDEX_PROJECTION },
       },
     ],
   };
@@ -67,7 +60,7 @@ export function idFromCertificateKey(pk: unknown): string | undefined {
 
 /** A certificate record as a (document-client) item: key, kind, and the record's fields. */
 export type CertificateItem = CertificateRecord & {
-  [TABLE_PARTITION_KEY]: string;
+  [shared.TABLE_PARTITION_KEY]: string;
   [ITEM_KIND_ATTRIBUTE]: typeof CERTIFICATE_ITEM_KIND;
 };
 
@@ -75,7 +68,7 @@ export type CertificateItem = CertificateRecord & {
 export function recordToItem(record: CertificateRecord): CertificateItem {
   return {
     ...withoutUndefined(record),
-    [TABLE_PARTITION_KEY]: certificateKey(record.id),
+    [shared.TABLE_PARTITION_KEY]: certificateKey(record.id),
     [ITEM_KIND_ATTRIBUTE]: CERTIFICATE_ITEM_KIND,
   };
 }
@@ -83,7 +76,7 @@ export function recordToItem(record: CertificateRecord): CertificateItem {
 /** The record stored in an item (as unmarshalled by the document client). */
 export function recordFromItem(item: object): CertificateRecord {
   const {
-    [TABLE_PARTITION_KEY]: pk,
+    [shared.TABLE_PARTITION_KEY]: pk,
     [ITEM_KIND_ATTRIBUTE]: kind,
     ...fields
   } = withoutUndefined(item as Record<string, unknown>);

@@ -19,10 +19,11 @@ import { CertloopError } from '../../core/errors.js';
 import { isKeyType } from '../../core/key-type.js';
 import { iso } from '../../core/time.js';
 import type { Clock } from '../../ports/clock.js';
-import type {
-  CertificateBundle,
-  CertificateSecrets,
-  SecretStage,
+import {
+  bundleDetails,
+  type CertificateBundle,
+  type CertificateSecrets,
+  type SecretStage,
 } from '../../ports/secret-store.js';
 import {
   causeOf,
@@ -150,12 +151,7 @@ export class DirectoryCertificates implements CertificateSecrets {
       created = false;
     } else {
       const metadata: StoredMetadata = {
-        domains: [...bundle.domains],
-        serial: bundle.serial,
-        notBefore: bundle.notBefore,
-        notAfter: bundle.notAfter,
-        issuer: bundle.issuer,
-        keyType: bundle.keyType,
+        ...bundleDetails(bundle),
         idempotencyToken,
         writtenAt: iso(this.#clock?.now() ?? Date.now()),
       };
@@ -222,12 +218,7 @@ async function readVersion(versionDir: string): Promise<CertificateBundle> {
     chain,
     fullchain,
     privateKey: toKeyMaterial(keyPem, join(versionDir, 'privkey.pem')),
-    domains: metadata.domains,
-    serial: metadata.serial,
-    notBefore: metadata.notBefore,
-    notAfter: metadata.notAfter,
-    issuer: metadata.issuer,
-    keyType: metadata.keyType,
+    ...bundleDetails(metadata),
   };
 }
 

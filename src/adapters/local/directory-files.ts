@@ -132,16 +132,20 @@ export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
 }
 
-/** The private key in a PEM file, or undefined when there is no such file. */
-export async function readKeyIfPresent(path: string): Promise<KeyMaterial | undefined> {
-  let pem: string;
+/** A file's text, or undefined when there is no such file. */
+export async function readFileIfPresent(path: string): Promise<string | undefined> {
   try {
-    pem = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     if (hasCode(error, 'ENOENT')) return undefined;
     throw fileError('read', path, error);
   }
-  return toKeyMaterial(pem, path);
+}
+
+/** The private key in a PEM file, or undefined when there is no such file. */
+export async function readKeyIfPresent(path: string): Promise<KeyMaterial | undefined> {
+  const pem = await readFileIfPresent(path);
+  return pem === undefined ? undefined : toKeyMaterial(pem, path);
 }
 
 /** The PEM as KeyMaterial; `infrastructure` naming the path (no cause) when it is none. */

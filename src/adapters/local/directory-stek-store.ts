@@ -13,7 +13,7 @@
  * instance; across processes, one writer per set at a time is the job of the STEK
  * lease. Errors name paths, never bytes.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CertloopError } from '../../core/errors.js';
 import {
@@ -25,10 +25,9 @@ import {
 import type { StekSetStore } from '../../ports/stek-store.js';
 import {
   DIRECTORY_SOURCE,
-  fileError,
   guard,
-  hasCode,
   makeDirectory,
+  readFileIfPresent,
   removeQuietly,
   tempName,
   toFolderName,
@@ -103,13 +102,8 @@ export class DirectoryStekStore implements StekSetStore {
   }
 
   async #readStored(file: string): Promise<{ ring: StekRing; token: string } | undefined> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if (hasCode(error, 'ENOENT')) return undefined;
-      throw fileError('read', file, error);
-    }
+    const text = await readFileIfPresent(file);
+    if (text === undefined) return undefined;
     try {
       const ring = decodeRing(text);
       const token = (JSON.parse(text) as { idempotencyToken?: unknown }).idempotencyToken;
