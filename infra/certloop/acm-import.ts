@@ -1,8 +1,8 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { ACM_SECRET_TAG } from '../../src/adapters/aws/acm-certificate-importer.js';
 import { ENV } from '../../src/config/environment.js';
+import { ACM_SECRET_TAG } from '../../src/config/shared-names.js';
 
 /** The ACM certificates the worker may import into: this account's, in any region. */
 export function acmCertificateArns(): string[] {

@@ -2,12 +2,12 @@ import { Aws, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { ENV } from '../../src/config/environment.js';
 import {
   ACCOUNT_KEY_TAG,
   DEFAULT_ACCOUNT_KEY_PREFIX,
   REGISTRATION_TAG_KEY,
-} from '../../src/adapters/aws/secrets-manager-secret-store.js';
-import { ENV } from '../../src/config/environment.js';
+} from '../../src/config/shared-names.js';
 
 export interface CertificateSecretsProps {
   /**

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { stekLockKey } from '../../src/adapters/dynamodb/dynamodb-stek-locks.js';
+import { ENV } from '../../src/config/environment.js';
 import {
   DUE_INDEX_NAME,
   DUE_INDEX_PARTITION_KEY,
@@ -12,11 +12,11 @@ import {
   DUE_INDEX_PROJECTION,
   DUE_INDEX_SORT_KEY,
   DUE_INDEX_SORT_KEY_TYPE,
+  stekLockKey,
   TABLE_BILLING_MODE,
   TABLE_PARTITION_KEY,
   TABLE_PARTITION_KEY_TYPE,
-} from '../../src/adapters/dynamodb/table-schema.js';
-import { ENV } from '../../src/config/environment.js';
+} from '../../src/config/shared-names.js';
 
 export interface RecordsTableProps {
   /** Customer-managed key the table is encrypted with. */
@@ -36,19 +36,19 @@ const ATTRIBUTE_TYPES: Record<string, dynamodb.AttributeType> = {
 
 function attributeType(type: string): dynamodb.AttributeType {
   const found = ATTRIBUTE_TYPES[type];
-  if (!found) throw new Error(`table-schema.ts names an unknown attribute type "${type}"`);
+  if (!found) throw new Error(`shared-names.ts names an unknown attribute type "${type}"`);
   return found;
 }
 
 function enumValue<T extends string>(values: Record<string, T>, value: string, what: string): T {
   const found = Object.values(values).find((candidate) => candidate === value);
-  if (!found) throw new Error(`table-schema.ts names an unknown ${what} "${value}"`);
+  if (!found) throw new Error(`shared-names.ts names an unknown ${what} "${value}"`);
   return found;
 }
 
 /**
- * The certificate records table, shaped by `src/adapters/dynamodb/table-schema.ts` (the
- * same constants the DynamoDB adapter and local mode use): partition key, the sparse
+ * The certificate records table, shaped by `src/config/shared-names.ts` (the same
+ * constants the DynamoDB adapter and local mode use): partition key, the sparse
  * `due` index with keys-only projection, on-demand billing, point-in-time recovery,
  * customer-managed KMS encryption, retained when the stack goes away.
  *

@@ -2,7 +2,7 @@ import { Aws, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { STEK_TAG_KEY } from '../../src/adapters/aws/secrets-manager-stek-store.js';
+import { STEK_TAG_KEY } from '../../src/config/shared-names.js';
 import { STEK_ENV } from '../../src/config/stek-environment.js';
 
 export interface StekSetsProps {

@@ -87,11 +87,11 @@ function secretStoreFor(
   if (config.kind === 'directory') {
     return { secrets: new DirectorySecretStore({ root: config.root, clock }) };
   }
-  const store = new SecretsManagerSecretStore({
-    client: new SecretsManagerClient({}),
-    accountKeyPrefix: config.accountKeyPrefix,
-  });
-  return { secrets: store, source: new SecretsManagerRegistrationSource(store) };
+  const client = new SecretsManagerClient({});
+  return {
+    secrets: new SecretsManagerSecretStore({ client, accountKeyPrefix: config.accountKeyPrefix }),
+    source: new SecretsManagerRegistrationSource({ client }),
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_NAMES } from '../core/domain-names.js';
 import { DEFAULT_ORDER_BUDGET, type OrderBudget } from '../core/renewal-budget.js';
 import { ConfigError, type Env, wholeNumber } from './env-values.js';
 import { ENV } from './environment.js';
+import { DEFAULT_ACCOUNT_KEY_PREFIX } from './shared-names.js';
 import './zod-messages.js';
 
 const issuerSchema = z.object({
@@ -191,7 +192,7 @@ function readTableName(env: Env): string {
 function readSecretStore(env: Env): SecretStoreConfig {
   const kind = env[ENV.secretStore]?.trim() || 'secrets-manager';
   if (kind === 'secrets-manager') {
-    const accountKeyPrefix = env[ENV.accountKeyPrefix]?.trim() || 'certloop/acme-account/';
+    const accountKeyPrefix = env[ENV.accountKeyPrefix]?.trim() || DEFAULT_ACCOUNT_KEY_PREFIX;
     if (!/^[A-Za-z0-9/_+=.@-]{1,400}$/.test(accountKeyPrefix)) {
       throw new ConfigError(
         ENV.accountKeyPrefix,

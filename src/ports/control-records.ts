@@ -6,7 +6,7 @@ export interface ControlRecord<T> {
 
 /**
  * Named control documents next to the certificate records.
- * Contract (test/contract/control-records.contract.ts):
+ * Contract (test/contract/control-records.test.ts):
  * - `get` is strongly consistent; `undefined` when the name was never written.
  * - `put` stores `value` only if the stored version equals `expectedVersion`
  *   (`undefined` = the name must not exist yet) and returns the new version

@@ -24,15 +24,46 @@ export interface CertificateBundle {
 
 export type SecretStage = 'current' | 'previous';
 
+/** Every field of a bundle but the PEMs. */
+export type BundleDetails = Omit<
+  CertificateBundle,
+  'certificate' | 'chain' | 'fullchain' | 'privateKey'
+>;
+
+/** Just the details of `from` (a bundle, or stored metadata), domains copied, in stored order. */
+export function bundleDetails(from: BundleDetails): BundleDetails {
+  return {
+    domains: [...from.domains],
+    serial: from.serial,
+    notBefore: from.notBefore,
+    notAfter: from.notAfter,
+    issuer: from.issuer,
+    keyType: from.keyType,
+  };
+}
+
+/** Staged keys kept per secret at most (see `PendingKeys.stagePendingKey`). */
+export const MAX_PENDING_KEYS = 8;
+
 /**
- * Where certificates, staged keys and ACME account keys live.
- *
- * Contract (checked by test/contract/secret-store.contract.ts):
+ * Published certificates.
  * - `writeCertificate` publishes a new version atomically: afterwards `current` is the
  *   new bundle and `previous` is what was `current`. A consumer never sees a
  *   certificate without its matching key. Writing again with the same
  *   `idempotencyToken` creates no new version and returns `{ created: false }`.
  * - `readCertificate` returns `undefined` when the stage has nothing.
+ */
+export interface CertificateSecrets {
+  writeCertificate(
+    secretId: string,
+    bundle: CertificateBundle,
+    idempotencyToken: string,
+  ): Promise<{ created: boolean }>;
+  readCertificate(secretId: string, stage?: SecretStage): Promise<CertificateBundle | undefined>;
+}
+
+/**
+ * Private keys of orders in flight.
  * - `stagePendingKey` keeps a private key for an order in flight (attempt id), so that
  *   a crashed run can finish the order with the same key. `readPendingKey` returns it
  *   or `undefined`; `discardPendingKey` removes it (no error if absent). Staged keys are
@@ -40,28 +71,31 @@ export type SecretStage = 'current' | 'previous';
  *   secret: staging one more drops the oldest. (A worker that dies between its final
  *   record update and the discard leaves its key behind; this bound keeps such
  *   leftovers from piling up, and keeps the AWS store within its staging-label quota.)
- * - `getOrCreateAccountKey` returns the ACME account key of a directory URL, calling
- *   `generate` and storing its result only when none exists. Concurrent callers end up
- *   with the same key (the first stored wins).
- * - Nothing here ever logs key material.
- * Errors: throttling or unavailability surface as CertloopError kind `infrastructure`;
- * a secret that does not exist (AWS) as kind `not-found`.
  */
-/** Staged keys kept per secret at most (see `stagePendingKey`). */
-export const MAX_PENDING_KEYS = 8;
-
-export interface SecretStore {
-  writeCertificate(
-    secretId: string,
-    bundle: CertificateBundle,
-    idempotencyToken: string,
-  ): Promise<{ created: boolean }>;
-  readCertificate(secretId: string, stage?: SecretStage): Promise<CertificateBundle | undefined>;
+export interface PendingKeys {
   stagePendingKey(secretId: string, attemptId: string, key: KeyMaterial): Promise<void>;
   readPendingKey(secretId: string, attemptId: string): Promise<KeyMaterial | undefined>;
   discardPendingKey(secretId: string, attemptId: string): Promise<void>;
+}
+
+/**
+ * ACME account keys.
+ * - `getOrCreateAccountKey` returns the ACME account key of a directory URL, calling
+ *   `generate` and storing its result only when none exists. Concurrent callers end up
+ *   with the same key (the first stored wins).
+ */
+export interface AccountKeys {
   getOrCreateAccountKey(
     directoryUrl: string,
     generate: () => Promise<KeyMaterial>,
   ): Promise<KeyMaterial>;
 }
+
+/**
+ * Where certificates, staged keys and ACME account keys live: the three concerns above
+ * (contract test: test/contract/secret-store.contract.ts).
+ * - Nothing here ever logs key material.
+ * Errors: throttling or unavailability surface as CertloopError kind `infrastructure`;
+ * a secret that does not exist (AWS) as kind `not-found`.
+ */
+export interface SecretStore extends CertificateSecrets, PendingKeys, AccountKeys {}

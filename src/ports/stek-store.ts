@@ -4,7 +4,7 @@ import type { Instant } from '../core/time.js';
 /**
  * Where the ring of a STEK set lives: one secret per set.
  *
- * Contract (checked by test/contract/stek-store.contract.ts against every adapter):
+ * Contract (test/contract/stek-store.test.ts runs it against every adapter):
  * - `read` returns the ring last published for the set, or `undefined` when the set has
  *   never been written (no secret yet, or a secret that holds no value or the empty
  *   placeholder `{}`). Any other value that is not a ring is kind `permanent`.
@@ -49,7 +49,7 @@ export interface StekCommit {
 /**
  * The lease lock of STEK rotations, one per set.
  *
- * Contract (test/contract/stek-locks.contract.ts):
+ * Contract (test/contract/stek-store.test.ts runs it against every adapter):
  * - `acquire` takes the lease when nobody holds it or the holder's lease expired
  *   (`until < now`), creating the lock on first use. It sets `{owner, until: now + ms}`,
  *   increments the version and returns the lease. It returns `undefined` while another

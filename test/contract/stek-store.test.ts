@@ -11,15 +11,13 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  SecretsManagerStekStore,
-  STEK_TAG_KEY,
-} from '../../src/adapters/aws/secrets-manager-stek-store.js';
+import { SecretsManagerStekStore } from '../../src/adapters/aws/secrets-manager-stek-store.js';
 import { DynamoDbStekLocks } from '../../src/adapters/dynamodb/dynamodb-stek-locks.js';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
 import { DirectoryStekStore } from '../../src/adapters/local/directory-stek-store.js';
 import { MemoryStekLocks } from '../../src/adapters/memory/memory-stek-locks.js';
 import { MemoryStekStore } from '../../src/adapters/memory/memory-stek-store.js';
+import { STEK_TAG_KEY } from '../../src/config/shared-names.js';
 import {
   DEFAULT_STEK_POLICY,
   EMPTY_RING,

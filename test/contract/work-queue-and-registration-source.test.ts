@@ -7,7 +7,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
 import { SecretsManagerRegistrationSource } from '../../src/adapters/aws/secrets-manager-registration-source.js';
-import { SecretsManagerSecretStore } from '../../src/adapters/aws/secrets-manager-secret-store.js';
 import { SqsWorkQueue } from '../../src/adapters/aws/sqs-work-queue.js';
 import { MemoryRegistrationSource } from '../../src/adapters/memory/memory-registration-source.js';
 import { MemoryWorkQueue } from '../../src/adapters/memory/memory-work-queue.js';
@@ -77,9 +76,8 @@ describeRegistrationSourceContract('MemoryRegistrationSource', async () => {
 describeRegistrationSourceContract('Secrets Manager tag listing on moto', async () => {
   await moto.reset();
   const client = new SecretsManagerClient({});
-  const store = new SecretsManagerSecretStore({ client, listPageSize: 10 });
   return {
-    source: new SecretsManagerRegistrationSource(store),
+    source: new SecretsManagerRegistrationSource({ client, listPageSize: 10 }),
     createSecret: async (name, tags) => {
       const created = await client.send(
         new CreateSecretCommand({

@@ -44,7 +44,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toFolderName } from '../../src/adapters/local/directory-secret-store.js';
+import { toFolderName } from '../../src/adapters/local/directory-files.js';
 import { MemoryControlRecords } from '../../src/adapters/memory/memory-control-records.js';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
 import { isDue } from '../../src/core/issuance-checks.js';

@@ -3,25 +3,23 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONTEXT_DEFAULTS } from '../../infra/context.js';
 import { FUNCTION_ENTRIES, METRIC_DIMENSIONS } from '../../infra/index.js';
+import { EmfMetrics } from '../../src/adapters/logging/powertools-metrics.js';
+import { ENV } from '../../src/config/environment.js';
+import { METRICS } from '../../src/config/metrics.js';
 import {
   DEFAULT_ACCOUNT_KEY_PREFIX,
-  REGISTRATION_TAG_KEY,
-} from '../../src/adapters/aws/secrets-manager-secret-store.js';
-import { STEK_TAG_KEY } from '../../src/adapters/aws/secrets-manager-stek-store.js';
-import {
   DUE_INDEX_NAME,
   DUE_INDEX_PARTITION_KEY,
   DUE_INDEX_PARTITION_KEY_TYPE,
   DUE_INDEX_PROJECTION,
   DUE_INDEX_SORT_KEY,
   DUE_INDEX_SORT_KEY_TYPE,
+  REGISTRATION_TAG_KEY,
+  STEK_TAG_KEY,
   TABLE_BILLING_MODE,
   TABLE_PARTITION_KEY,
   TABLE_PARTITION_KEY_TYPE,
-} from '../../src/adapters/dynamodb/table-schema.js';
-import { EmfMetrics } from '../../src/adapters/logging/powertools-metrics.js';
-import { ENV } from '../../src/config/environment.js';
-import { METRICS } from '../../src/config/metrics.js';
+} from '../../src/config/shared-names.js';
 import { STEK_ENV } from '../../src/config/stek-environment.js';
 import { buildCertLoopApp, cdkJsonContext, TEST_ZONE } from './fixtures/certloop-app.js';
 import { actionsOf, policyStatements, TemplateQueries } from './fixtures/template-queries.js';

@@ -17,17 +17,10 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerStekCommand } from '../../cli/stek-command.js';
 import { AcmeClientCa } from '../../src/adapters/acme/acme-client-ca.js';
-import {
-  ACCOUNT_KEY_TAG,
-  accountKeySecretName,
-} from '../../src/adapters/aws/secrets-manager-secret-store.js';
-import {
-  SecretsManagerStekStore,
-  STEK_TAG_KEY,
-} from '../../src/adapters/aws/secrets-manager-stek-store.js';
+import { accountKeySecretName } from '../../src/adapters/aws/secrets-manager-account-keys.js';
+import { SecretsManagerStekStore } from '../../src/adapters/aws/secrets-manager-stek-store.js';
 import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { DynamoDbRecordStore } from '../../src/adapters/dynamodb/dynamodb-record-store.js';
-import { stekLockKey } from '../../src/adapters/dynamodb/dynamodb-stek-locks.js';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
 import { CERTIFICATE_KEY_PREFIX } from '../../src/adapters/dynamodb/table-schema.js';
 import { StructuredLogger } from '../../src/adapters/logging/powertools-logger.js';
@@ -35,6 +28,7 @@ import { composeRuntime } from '../../src/app/compose.js';
 import { composeStekRotation } from '../../src/app/compose-stek.js';
 import { createWorkerHandler, type RenewResponse } from '../../src/app/handlers.js';
 import { readRuntimeConfig } from '../../src/config/runtime-config.js';
+import { ACCOUNT_KEY_TAG, STEK_TAG_KEY, stekLockKey } from '../../src/config/shared-names.js';
 import { readStekConfig } from '../../src/config/stek-environment.js';
 import {
   DEFAULT_STEK_POLICY,

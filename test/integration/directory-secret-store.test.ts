@@ -20,10 +20,8 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  DirectorySecretStore,
-  toFolderName,
-} from '../../src/adapters/local/directory-secret-store.js';
+import { toFolderName } from '../../src/adapters/local/directory-files.js';
+import { DirectorySecretStore } from '../../src/adapters/local/directory-secret-store.js';
 import { CertloopError } from '../../src/core/errors.js';
 import type { CertificateBundle } from '../../src/ports/secret-store.js';
 import { linesWithKeyMaterial } from '../support/key-material-patterns.js';

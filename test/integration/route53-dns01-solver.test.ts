@@ -1,12 +1,10 @@
 import { ChangeResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  decodeTxt,
-  encodeTxt,
-  normalizeName,
   Route53Dns01Solver,
   type Route53Dns01SolverOptions,
 } from '../../src/adapters/aws/route53-dns01-solver.js';
+import { decodeTxt, encodeTxt, normalizeName } from '../../src/adapters/aws/route53-txt-records.js';
 import { CertloopError } from '../../src/core/errors.js';
 import type { TxtRecord } from '../../src/ports/dns01-solver.js';
 import { useMotoRoute53 } from '../support/moto-route53.js';

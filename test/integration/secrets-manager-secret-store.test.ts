@@ -13,15 +13,16 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { accountKeySecretName } from '../../src/adapters/aws/secrets-manager-account-keys.js';
+import { certificateVersionId } from '../../src/adapters/aws/secrets-manager-certificates.js';
 import {
-  ACCOUNT_KEY_TAG,
-  accountKeySecretName,
-  certificateVersionId,
   MAX_PENDING_LABELS,
   PENDING_LABEL_PREFIX,
   pendingLabel,
-  SecretsManagerSecretStore,
-} from '../../src/adapters/aws/secrets-manager-secret-store.js';
+} from '../../src/adapters/aws/secrets-manager-pending-keys.js';
+import { SecretsManagerRegistrationSource } from '../../src/adapters/aws/secrets-manager-registration-source.js';
+import { SecretsManagerSecretStore } from '../../src/adapters/aws/secrets-manager-secret-store.js';
+import { ACCOUNT_KEY_TAG } from '../../src/config/shared-names.js';
 import { CertloopError } from '../../src/core/errors.js';
 import type { KeyMaterial } from '../../src/core/key-material.js';
 import type { CertificateBundle } from '../../src/ports/secret-store.js';
@@ -31,7 +32,7 @@ import { keyDigest, makeTestBundle, makeTestKey } from '../support/test-certific
 
 const SECRET = 'www-example';
 const DIRECTORY = 'https://acme.example/directory';
-const DESIGN_FIELDS = [
+const VALUE_FIELDS = [
   'certificate',
   'chain',
   'fullchain',
@@ -415,11 +416,11 @@ describe('writing certificates', () => {
 });
 
 describe('the secret value consumers read', () => {
-  it('is JSON with exactly the DESIGN.md field names, and fullchain extracts on its own (ECS valueFrom)', async () => {
+  it('is JSON with exactly the published field names, and fullchain extracts on its own (ECS valueFrom)', async () => {
     await createSecret(SECRET);
     await store.writeCertificate(SECRET, withChain, 'token-1');
     const value = JSON.parse(await rawValue(SECRET, 'AWSCURRENT')) as Record<string, unknown>;
-    expect(Object.keys(value).sort()).toEqual([...DESIGN_FIELDS].sort());
+    expect(Object.keys(value).sort()).toEqual([...VALUE_FIELDS].sort());
 
     // ECS `valueFrom: <arn>:fullchain::` injects JSON.parse(SecretString).fullchain.
     const fullchain = value.fullchain;
@@ -589,7 +590,7 @@ describe('registration discovery', () => {
     }
     const lister = newClient();
     const sent = recordRequests(lister);
-    const discovery = new SecretsManagerSecretStore({ client: lister, listPageSize: 2 });
+    const discovery = new SecretsManagerRegistrationSource({ client: lister, listPageSize: 2 });
 
     const found = [];
     for await (const secret of discovery.listRegisteredSecrets()) found.push(secret);
@@ -616,7 +617,8 @@ describe('registration discovery', () => {
     await createSecret('app/www', { 'certloop:domains': 'www.example.com' });
     await createSecret('app/old', { 'certloop:domains-old': 'old.example.com' });
     const found = [];
-    for await (const secret of store.listRegisteredSecrets()) found.push(secret.name);
+    const discovery = new SecretsManagerRegistrationSource({ client });
+    for await (const secret of discovery.listRegisteredSecrets()) found.push(secret.name);
     expect(found).toEqual(['app/www']);
   });
 
@@ -625,11 +627,12 @@ describe('registration discovery', () => {
       'certloop:domains': 'www.example.com example.com',
       'certloop:key': 'rsa-2048',
     });
-    expect(await store.readRegistrationTags(arn)).toEqual({
+    const discovery = new SecretsManagerRegistrationSource({ client });
+    expect(await discovery.readRegistrationTags(arn)).toEqual({
       'certloop:domains': 'www.example.com example.com',
       'certloop:key': 'rsa-2048',
     });
-    expect((await failure(store.readRegistrationTags('app/missing'))).kind).toBe('not-found');
+    expect((await failure(discovery.readRegistrationTags('app/missing'))).kind).toBe('not-found');
   });
 });
 
@@ -647,6 +650,7 @@ describe('errors', () => {
       const broken = newClient({ maxAttempts: 1 });
       answerWithError(broken, status, type, message);
       const brokenStore = new SecretsManagerSecretStore({ client: broken });
+      const brokenDiscovery = new SecretsManagerRegistrationSource({ client: broken });
       const errors = [
         await failure(brokenStore.writeCertificate(SECRET, first, 'token-1')),
         await failure(brokenStore.readCertificate(SECRET)),
@@ -654,10 +658,10 @@ describe('errors', () => {
         await failure(brokenStore.readPendingKey(SECRET, 'attempt-1')),
         await failure(brokenStore.discardPendingKey(SECRET, 'attempt-1')),
         await failure(brokenStore.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey())),
-        await failure(brokenStore.readRegistrationTags(SECRET)),
+        await failure(brokenDiscovery.readRegistrationTags(SECRET)),
         await failure(
           (async () => {
-            for await (const _ of brokenStore.listRegisteredSecrets()) {
+            for await (const _ of brokenDiscovery.listRegisteredSecrets()) {
               // nothing
             }
           })(),

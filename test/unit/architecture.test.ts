@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = process.cwd();
@@ -53,6 +53,20 @@ describe('the layers', () => {
             spec.startsWith('./') ||
             spec === 'node:crypto';
           if (!allowed) offences.push(`${relative(root, file)} imports ${spec}`);
+        }
+      }
+    }
+    expect(offences).toEqual([]);
+  });
+
+  it('keep infra off the runtime: it imports src/config and src/core only', () => {
+    const offences: string[] = [];
+    for (const file of sourceFiles(join(root, 'infra'))) {
+      for (const spec of imports(file)) {
+        if (!spec.startsWith('.')) continue;
+        const target = relative(root, join(dirname(file), spec));
+        if (target.startsWith('src/') && !/^src\/(config|core)\//.test(target)) {
+          offences.push(`${relative(root, file)} imports ${spec}`);
         }
       }
     }

@@ -1,30 +1,11 @@
 import { ACMClient, ImportCertificateCommand } from '@aws-sdk/client-acm';
+import { ACM_SECRET_TAG } from '../../config/shared-names.js';
 import { CertloopError } from '../../core/errors.js';
 import type { CertificateImport, CertificateImporter } from '../../ports/certificate-importer.js';
-import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
+import { isNetworkError, sdkErrorClass, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const ACM_SOURCE = 'acm';
-
-/** The tag a new import carries: the secret the pair comes from. */
-export const ACM_SECRET_TAG = 'certloop:secret';
-
-const UNAVAILABLE_ERROR_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestInProgressException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalError',
-  'TimeoutError',
-  'CredentialsProviderError',
-  'ExpiredToken',
-  'ExpiredTokenException',
-]);
-
-const ACCESS_ERROR_NAMES = new Set(['AccessDenied', 'AccessDeniedException']);
 
 export interface AcmCertificateImporterOptions {
   /**
@@ -114,7 +95,7 @@ export function translateAcmError(error: unknown, request: CertificateImport): C
       options,
     );
   }
-  if ((name !== undefined && ACCESS_ERROR_NAMES.has(name)) || status === 403) {
+  if (sdkErrorClass(name) === 'access-denied' || status === 403) {
     return new CertloopError(
       'permanent',
       `ACM ${target} was denied (${code}: ${detail}). Deploy with acmImport enabled, which ` +
@@ -123,7 +104,10 @@ export function translateAcmError(error: unknown, request: CertificateImport): C
     );
   }
   if (
-    (name !== undefined && UNAVAILABLE_ERROR_NAMES.has(name)) ||
+    sdkErrorClass(name) === 'unavailable' ||
+    sdkErrorClass(name) === 'credentials' ||
+    // ACM's own "try again later" (the shared names: sdk-errors.ts).
+    name === 'RequestInProgressException' ||
     status === 429 ||
     (status !== undefined && status >= 500) ||
     (status === undefined && isNetworkError(error))

@@ -11,16 +11,23 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { CertloopError } from '../../core/errors.js';
 import type { Dns01Solver, TxtRecord } from '../../ports/dns01-solver.js';
 import { DNS_SOURCE, translateRoute53Error } from './route53-errors.js';
-
-/** One Route 53 hosted zone the solver may write `_acme-challenge` TXT records into. */
-export interface Route53Zone {
-  /** `Z0123456789ABC` or `/hostedzone/Z0123456789ABC`. */
-  hostedZoneId: string;
-  /** The zone's domain, `example.com` (a trailing dot is accepted). */
-  domain: string;
-  /** A role to assume for this zone (a zone in another account); absent: `client`. */
-  roleArn?: string;
-}
+import {
+  type CurrentSet,
+  chunkChanges,
+  cleanupChange,
+  decodeTxt,
+  normalizeName,
+  presentChange,
+  TXT_TTL_SECONDS,
+} from './route53-txt-records.js';
+import {
+  configError,
+  planBatches,
+  type Route53Zone,
+  toZones,
+  type Zone,
+  type ZoneBatch,
+} from './route53-zones.js';
 
 export interface Route53Dns01SolverOptions {
   zones: Route53Zone[];
@@ -37,38 +44,10 @@ export interface Route53Dns01SolverOptions {
   pollIntervalMs?: number;
 }
 
-const CHALLENGE_PREFIX = '_acme-challenge.';
-const TXT_TTL_SECONDS = 60;
 const DEFAULT_PROPAGATION_TIMEOUT_MS = 120_000;
 const DEFAULT_POLL_INTERVAL_MS = 5_000;
 /** ListResourceRecordSets calls in flight at once (Route 53 allows 5 requests/s per account). */
 const READ_CONCURRENCY = 4;
-/** ChangeResourceRecordSets limits: ResourceRecord elements and Value characters, UPSERT counting double. */
-const MAX_BATCH_RECORDS = 1_000;
-const MAX_BATCH_CHARACTERS = 32_000;
-/** Longest character-string in a TXT record. */
-const MAX_TXT_STRING = 255;
-
-interface Zone {
-  hostedZoneId: string;
-  domain: string;
-  roleArn: string | undefined;
-}
-
-/** The TXT values of one batch in one zone, by normalized record name. */
-interface ZoneBatch {
-  zone: Zone;
-  names: Map<string, Set<string>>;
-}
-
-/** The TXT record set Route 53 holds for a name right now. */
-interface CurrentSet {
-  ttl: number;
-  /** `Value`s exactly as Route 53 returned them (quoted), in its order. */
-  raw: string[];
-  /** The same values decoded: `"abc"` is `abc`. */
-  values: string[];
-}
 
 /** One ChangeResourceRecordSets call this instance made, to wait on with GetChange. */
 interface SubmittedChange {
@@ -117,18 +96,7 @@ export class Route53Dns01Solver implements Dns01Solver {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: Route53Dns01SolverOptions) {
-    this.#zones = options.zones.map(toZone);
-    if (this.#zones.length === 0) throw configError('no Route 53 hosted zone configured');
-    const seen = new Map<string, string>();
-    for (const zone of this.#zones) {
-      const other = seen.get(zone.domain);
-      if (other !== undefined) {
-        throw configError(
-          `two hosted zones configured for ${zone.domain}: ${other} and ${zone.hostedZoneId}`,
-        );
-      }
-      seen.set(zone.domain, zone.hostedZoneId);
-    }
+    this.#zones = toZones(options.zones);
     this.#defaultClient = options.client;
     this.#clientForRole = options.clientForRole ?? defaultClientForRole;
     this.#propagationTimeoutMs = options.propagationTimeoutMs ?? DEFAULT_PROPAGATION_TIMEOUT_MS;
@@ -142,30 +110,13 @@ export class Route53Dns01Solver implements Dns01Solver {
 
   present(records: TxtRecord[]): Promise<void> {
     return this.#serialized(async () => {
-      const batches = this.#plan(records);
+      const batches = planBatches(this.#zones, records);
       const current = await this.#readCurrent(batches);
       await settleAll(
         batches.map(async (batch) => {
-          const changes: Change[] = [];
-          for (const [name, values] of batch.names) {
-            const existing = current.get(batch.zone)?.get(name);
-            const raw = [...(existing?.raw ?? [])];
-            const published = new Set(existing?.values ?? []);
-            for (const value of values) {
-              if (published.has(value)) continue;
-              published.add(value);
-              raw.push(encodeTxt(value));
-            }
-            changes.push({
-              Action: 'UPSERT',
-              ResourceRecordSet: {
-                Name: name,
-                Type: 'TXT',
-                TTL: TXT_TTL_SECONDS,
-                ResourceRecords: raw.map((Value) => ({ Value })),
-              },
-            });
-          }
+          const changes = [...batch.names].map(([name, values]) =>
+            presentChange(name, values, current.get(batch.zone)?.get(name)),
+          );
           for (const submitted of await this.#submit(batch.zone, changes, 'present')) {
             for (const name of submitted.names) {
               for (const value of batch.names.get(name) ?? []) {
@@ -179,7 +130,7 @@ export class Route53Dns01Solver implements Dns01Solver {
   }
 
   async waitForPropagation(records: TxtRecord[]): Promise<void> {
-    const batches = this.#plan(records);
+    const batches = planBatches(this.#zones, records);
     const changes = new Set<SubmittedChange>();
     const unknown: string[] = [];
     for (const { names } of batches) {
@@ -220,40 +171,14 @@ export class Route53Dns01Solver implements Dns01Solver {
 
   cleanup(records: TxtRecord[]): Promise<void> {
     return this.#serialized(async () => {
-      const batches = this.#plan(records);
+      const batches = planBatches(this.#zones, records);
       const current = await this.#readCurrent(batches);
       await settleAll(
         batches.map(async (batch) => {
           const changes: Change[] = [];
           for (const [name, values] of batch.names) {
-            const existing = current.get(batch.zone)?.get(name);
-            if (!existing) continue;
-            const remaining = existing.raw.filter(
-              (_, index) => !values.has(existing.values[index] ?? ''),
-            );
-            if (remaining.length === existing.raw.length) continue; // none of them is there
-            changes.push(
-              remaining.length > 0
-                ? {
-                    Action: 'UPSERT',
-                    ResourceRecordSet: {
-                      Name: name,
-                      Type: 'TXT',
-                      TTL: existing.ttl,
-                      ResourceRecords: remaining.map((Value) => ({ Value })),
-                    },
-                  }
-                : {
-                    // DELETE must match the current set exactly: TTL and every value as read.
-                    Action: 'DELETE',
-                    ResourceRecordSet: {
-                      Name: name,
-                      Type: 'TXT',
-                      TTL: existing.ttl,
-                      ResourceRecords: existing.raw.map((Value) => ({ Value })),
-                    },
-                  },
-            );
+            const change = cleanupChange(name, values, current.get(batch.zone)?.get(name));
+            if (change) changes.push(change);
           }
           await this.#submit(batch.zone, changes, 'cleanup');
           for (const [name, values] of batch.names) {
@@ -262,65 +187,6 @@ export class Route53Dns01Solver implements Dns01Solver {
         }),
       );
     });
-  }
-
-  /** Groups records by hosted zone and name; fails before any write on a name outside every zone. */
-  #plan(records: readonly TxtRecord[]): ZoneBatch[] {
-    const batches = new Map<Zone, ZoneBatch>();
-    const outside: string[] = [];
-    const notChallenges: string[] = [];
-    for (const record of records) {
-      const name = normalizeName(record.name);
-      if (!name.startsWith(CHALLENGE_PREFIX)) {
-        notChallenges.push(record.name);
-        continue;
-      }
-      const zone = this.#zoneFor(name.slice(CHALLENGE_PREFIX.length));
-      if (!zone) {
-        outside.push(record.name);
-        continue;
-      }
-      let batch = batches.get(zone);
-      if (!batch) {
-        batch = { zone, names: new Map() };
-        batches.set(zone, batch);
-      }
-      let values = batch.names.get(name);
-      if (!values) {
-        values = new Set();
-        batch.names.set(name, values);
-      }
-      values.add(record.value);
-    }
-    if (notChallenges.length > 0) {
-      throw new CertloopError(
-        'permanent',
-        `only ${CHALLENGE_PREFIX}* TXT records can be written to Route 53, not ` +
-          `${unique(notChallenges).join(', ')}`,
-        { source: DNS_SOURCE },
-      );
-    }
-    if (outside.length > 0) {
-      const configured = this.#zones.map((zone) => `${zone.domain} (${zone.hostedZoneId})`);
-      throw new CertloopError(
-        'permanent',
-        `no configured Route 53 hosted zone contains ${unique(outside).join(', ')}; configured ` +
-          `zones: ${configured.join(', ')}. Add the hosted zone to the configuration or stop ` +
-          `requesting the name.`,
-        { source: DNS_SOURCE },
-      );
-    }
-    return [...batches.values()];
-  }
-
-  /** The zone whose domain is the longest label-boundary suffix of `domain`. */
-  #zoneFor(domain: string): Zone | undefined {
-    let best: Zone | undefined;
-    for (const zone of this.#zones) {
-      const inside = domain === zone.domain || domain.endsWith(`.${zone.domain}`);
-      if (inside && (!best || zone.domain.length > best.domain.length)) best = zone;
-    }
-    return best;
   }
 
   #clientFor(zone: Zone): Route53Client {
@@ -483,105 +349,8 @@ function defaultClientForRole(roleArn: string): Route53Client {
   });
 }
 
-function toZone(zone: Route53Zone): Zone {
-  const hostedZoneId = zone.hostedZoneId.trim().replace(/^\/?hostedzone\//, '');
-  const domain = normalizeName(zone.domain);
-  if (!hostedZoneId || !domain) {
-    throw configError(`invalid hosted zone ${JSON.stringify(zone)}: id and domain are required`);
-  }
-  return { hostedZoneId, domain, roleArn: zone.roleArn };
-}
-
-function configError(message: string): CertloopError {
-  return new CertloopError('permanent', `Route 53 DNS-01 configuration: ${message}`, {
-    source: DNS_SOURCE,
-  });
-}
-
-/**
- * DNS names compare case-insensitively and a trailing dot is the same name. Route 53
- * returns names with a trailing dot and escapes some characters as `\ddd` (octal), `*` as
- * `\052`: decode those so its names compare equal to ours.
- */
-export function normalizeName(name: string): string {
-  return name
-    .replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))
-    .toLowerCase()
-    .replace(/\.$/, '');
-}
-
-/** A TXT value as Route 53 wants it: quoted, `"` and `\` escaped, split into 255-character strings. */
-export function encodeTxt(value: string): string {
-  const strings: string[] = [];
-  for (let start = 0; start < value.length || strings.length === 0; start += MAX_TXT_STRING) {
-    const piece = value
-      .slice(start, start + MAX_TXT_STRING)
-      .replace(/["\\]/g, (char) => `\\${char}`);
-    strings.push(`"${piece}"`);
-  }
-  return strings.join(' ');
-}
-
-/** The value of a Route 53 TXT `Value`: its quoted strings joined, escapes decoded. */
-export function decodeTxt(raw: string): string {
-  let value = '';
-  let quoted = false;
-  for (let index = 0; index < raw.length; index++) {
-    const char = raw.charAt(index);
-    if (char === '"') {
-      quoted = !quoted;
-    } else if (char === '\\') {
-      const octal = /^[0-7]{3}/.exec(raw.slice(index + 1, index + 4));
-      if (octal) {
-        value += String.fromCharCode(Number.parseInt(octal[0], 8));
-        index += 3;
-      } else {
-        value += raw.charAt(index + 1);
-        index += 1;
-      }
-    } else if (quoted || !/\s/.test(char)) {
-      value += char; // unquoted text is taken as is, whitespace between strings dropped
-    }
-  }
-  return value;
-}
-
-/** Splits one zone's changes so that no request exceeds Route 53's size limits. */
-function chunkChanges(changes: Change[]): Change[][] {
-  const chunks: Change[][] = [];
-  let chunk: Change[] = [];
-  let records = 0;
-  let characters = 0;
-  for (const change of changes) {
-    const weight = change.Action === 'UPSERT' ? 2 : 1;
-    const values = change.ResourceRecordSet?.ResourceRecords ?? [];
-    const changeRecords = weight * values.length;
-    const changeCharacters =
-      weight * values.reduce((sum, record) => sum + (record.Value?.length ?? 0), 0);
-    if (
-      chunk.length > 0 &&
-      (records + changeRecords > MAX_BATCH_RECORDS ||
-        characters + changeCharacters > MAX_BATCH_CHARACTERS)
-    ) {
-      chunks.push(chunk);
-      chunk = [];
-      records = 0;
-      characters = 0;
-    }
-    chunk.push(change);
-    records += changeRecords;
-    characters += changeCharacters;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
-}
-
 function valueKey(name: string, value: string): string {
   return `${name}\n${value}`;
-}
-
-function unique(names: string[]): string[] {
-  return [...new Set(names)];
 }
 
 /**

@@ -1,42 +1,14 @@
 import { CertloopError } from '../../core/errors.js';
-import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
+import { isNetworkError, sdkErrorClass, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error the Route 53 adapter raises. */
 export const DNS_SOURCE = 'dns';
 
-/** Route 53 (and SDK) error names meaning "throttled or unavailable, try again later". */
-const UNAVAILABLE_ERROR_NAMES = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'PriorRequestNotComplete',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalError',
-  'InternalServerError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
+/** Route 53's own name for "try again later" (the shared ones: sdk-errors.ts). */
+const PRIOR_REQUEST_NOT_COMPLETE = 'PriorRequestNotComplete';
 
-/** Permission or identity errors: fixed by changing IAM or the role, not by waiting. */
-const ACCESS_ERROR_NAMES = new Set([
-  'AccessDenied',
-  'AccessDeniedException',
-  'NotAuthorizedException',
-  'UnauthorizedOperation',
-]);
-
-/** Our own credentials could not be had or have expired: the deployment's problem, not the certificate's. */
-const CREDENTIAL_ERROR_NAMES = new Set([
-  'CredentialsProviderError',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-]);
+/** More permission errors beyond AccessDenied: fixed by changing IAM or the role, not by waiting. */
+const MORE_ACCESS_ERROR_NAMES = new Set(['NotAuthorizedException', 'UnauthorizedOperation']);
 
 export interface Route53ErrorContext {
   /** The API call, for the message: 'ChangeResourceRecordSets'. */
@@ -77,7 +49,7 @@ export function translateRoute53Error(error: unknown, context: Route53ErrorConte
       options,
     );
   }
-  if (name !== undefined && CREDENTIAL_ERROR_NAMES.has(name)) {
+  if (sdkErrorClass(name) === 'credentials') {
     const whose = context.roleArn ? `role ${context.roleArn}` : 'the worker';
     return new CertloopError(
       'infrastructure',
@@ -85,7 +57,11 @@ export function translateRoute53Error(error: unknown, context: Route53ErrorConte
       options,
     );
   }
-  if ((name !== undefined && ACCESS_ERROR_NAMES.has(name)) || status === 403) {
+  if (
+    sdkErrorClass(name) === 'access-denied' ||
+    (name !== undefined && MORE_ACCESS_ERROR_NAMES.has(name)) ||
+    status === 403
+  ) {
     const principal = context.roleArn
       ? `role ${context.roleArn} (and let the worker assume it)`
       : 'the worker role';
@@ -125,7 +101,7 @@ function isUnavailable(
   status: number | undefined,
   error: unknown,
 ): boolean {
-  if (name !== undefined && UNAVAILABLE_ERROR_NAMES.has(name)) return true;
+  if (sdkErrorClass(name) === 'unavailable' || name === PRIOR_REQUEST_NOT_COMPLETE) return true;
   if (status !== undefined) return status === 429 || status >= 500;
   // No HTTP answer at all: a socket or DNS failure on the way to Route 53.
   return isNetworkError(error);

@@ -19,7 +19,7 @@
  * `safeDetail`, which drops it when it looks like key material.
  */
 import { CertloopError } from '../../core/errors.js';
-import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
+import { isNetworkError, sdkErrorClass, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const SECRETS_SOURCE = 'secrets';
@@ -33,36 +33,8 @@ export interface SecretsManagerErrorContext {
   purpose?: string;
 }
 
-/** Throttled, overloaded or broken on the far side: try again later. */
-const UNAVAILABLE_ERROR_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'TooManyRequests',
-  'RequestLimitExceeded',
-  'LimitExceededException',
-  'InternalServiceError',
-  'InternalServiceErrorException',
-  'InternalFailure',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-  'AbortError',
-]);
-
-/** Our own credentials could not be used right now (expired session, clock skew). */
-const CREDENTIAL_ERROR_NAMES = new Set([
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'SignatureDoesNotMatch',
-  'ExpiredTokenException',
-  'ExpiredToken',
-  'RequestExpired',
-  'CredentialsProviderError',
-]);
+/** Secrets Manager's own names for "try again later" (the shared ones: sdk-errors.ts). */
+const SECRETS_MANAGER_UNAVAILABLE_ERROR_NAMES = new Set(['LimitExceededException', 'AbortError']);
 
 /** The request itself can never succeed as written. */
 const INVALID_REQUEST_ERROR_NAMES = new Set([
@@ -102,7 +74,7 @@ export function translateSecretsManagerError(
       options,
     );
   }
-  if (name === 'AccessDeniedException' || name === 'AccessDenied') {
+  if (sdkErrorClass(name) === 'access-denied') {
     return new CertloopError(
       'permanent',
       `${doing}: access denied. Grant secretsmanager:${context.operation}` +
@@ -131,8 +103,9 @@ export function translateSecretsManagerError(
     return new CertloopError('conflict', `${doing}: already exists (${what})${suffix}`, options);
   }
   if (
-    UNAVAILABLE_ERROR_NAMES.has(name) ||
-    CREDENTIAL_ERROR_NAMES.has(name) ||
+    sdkErrorClass(name) === 'unavailable' ||
+    sdkErrorClass(name) === 'credentials' ||
+    SECRETS_MANAGER_UNAVAILABLE_ERROR_NAMES.has(name) ||
     status === 429 ||
     status >= 500 ||
     isNetworkError(error)

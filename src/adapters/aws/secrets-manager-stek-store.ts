@@ -30,19 +30,16 @@ import {
   GetSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { STEK_TAG_KEY } from '../../config/shared-names.js';
 import { CertloopError } from '../../core/errors.js';
-import { STEK_TAG } from '../../core/registration-tags.js';
 import { decodeRing, encodeRing, type StekRing } from '../../core/stek-ring.js';
 import type { StekSetStore } from '../../ports/stek-store.js';
+import { putCurrentVersion, uuidFromHash } from './secrets-manager-calls.js';
 import {
   isSecretsManagerError,
   SECRETS_SOURCE,
   translateSecretsManagerError,
 } from './secrets-manager-errors.js';
-import { putCurrentVersion, uuidFromHash } from './secrets-manager-versions.js';
-
-/** The tag every STEK secret carries. */
-export const STEK_TAG_KEY = STEK_TAG;
 
 const CURRENT = 'AWSCURRENT';
 const PLACEHOLDER = '{}';

@@ -1,9 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { TABLE_PARTITION_KEY } from '../../config/shared-names.js';
 import { CertloopError } from '../../core/errors.js';
 import type { ControlRecord, ControlRecords } from '../../ports/control-records.js';
 import { isConditionalCheckFailed, translateDynamoDbError } from './errors.js';
-import { ITEM_KIND_ATTRIBUTE, TABLE_PARTITION_KEY } from './table-schema.js';
+import { ITEM_KIND_ATTRIBUTE } from './table-schema.js';
 
 /** Partition key prefix of control documents; they carry no index attributes. */
 export const CONTROL_KEY_PREFIX = 'control#';

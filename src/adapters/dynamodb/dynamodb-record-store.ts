@@ -10,6 +10,12 @@ import {
   type ScanCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  DUE_INDEX_NAME,
+  DUE_INDEX_PARTITION_KEY,
+  DUE_INDEX_SORT_KEY,
+  TABLE_PARTITION_KEY,
+} from '../../config/shared-names.js';
 import { type CertificateRecord, DUE_INDEX_SHARDS } from '../../core/certificate-record.js';
 import { CertloopError } from '../../core/errors.js';
 import type { Instant } from '../../core/time.js';
@@ -18,14 +24,10 @@ import { isConditionalCheckFailed, RECORDS_SOURCE, translateDynamoDbError } from
 import {
   CERTIFICATE_ITEM_KIND,
   certificateKey,
-  DUE_INDEX_NAME,
-  DUE_INDEX_PARTITION_KEY,
-  DUE_INDEX_SORT_KEY,
   ITEM_KIND_ATTRIBUTE,
   idFromCertificateKey,
   recordFromItem,
   recordToItem,
-  TABLE_PARTITION_KEY,
 } from './table-schema.js';
 
 export interface DynamoDbRecordStoreOptions {

@@ -1,21 +1,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { stekLockKey, TABLE_PARTITION_KEY } from '../../config/shared-names.js';
 import { CertloopError } from '../../core/errors.js';
 import type { Instant } from '../../core/time.js';
 import type { StekCommit, StekLease, StekLocks } from '../../ports/stek-store.js';
 import { isConditionalCheckFailed, RECORDS_SOURCE, translateDynamoDbError } from './errors.js';
-import { ITEM_KIND_ATTRIBUTE, TABLE_PARTITION_KEY } from './table-schema.js';
+import { ITEM_KIND_ATTRIBUTE } from './table-schema.js';
 
 /** `kind` of a STEK lock item. */
 export const STEK_LOCK_ITEM_KIND = 'stek-lock';
-/** Prefix of the partition key of a STEK lock item. */
-export const STEK_LOCK_KEY_PREFIX = 'stek#';
-
-/** The partition key value of the lock of a STEK set. */
-export function stekLockKey(setId: string): string {
-  return STEK_LOCK_KEY_PREFIX + setId;
-}
-
 export interface DynamoDbStekLocksOptions {
   client: DynamoDBClient;
   tableName: string;

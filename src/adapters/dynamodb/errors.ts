@@ -1,30 +1,13 @@
 import { asCertloopError, CertloopError } from '../../core/errors.js';
-import { isNetworkError, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
+import { isNetworkError, sdkErrorClass, sdkErrorName, sdkHttpStatus } from '../sdk-errors.js';
 
 /** The `source` of every error this adapter raises. */
 export const RECORDS_SOURCE = 'records';
 
-/** Service errors meaning "throttled or unavailable, try again later". */
-const UNAVAILABLE_ERROR_NAMES = new Set([
+/** DynamoDB's own names for "throttled, try again later" (the shared ones: sdk-errors.ts). */
+const DYNAMODB_UNAVAILABLE_ERROR_NAMES = new Set([
   'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
   'LimitExceededException',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-
-/** Credentials or permissions of our own deployment: not the certificate's fault. */
-const ACCESS_ERROR_NAMES = new Set([
-  'AccessDeniedException',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
-  'CredentialsProviderError',
 ]);
 
 export interface DynamoDbErrorContext {
@@ -65,8 +48,10 @@ export function translateDynamoDbError(
     );
   }
   if (
-    UNAVAILABLE_ERROR_NAMES.has(name) ||
-    ACCESS_ERROR_NAMES.has(name) ||
+    // Unavailable, or credentials or permissions of our own deployment: not the
+    // certificate's fault.
+    sdkErrorClass(name) !== undefined ||
+    DYNAMODB_UNAVAILABLE_ERROR_NAMES.has(name) ||
     sdkHttpStatus(error) >= 500 ||
     isNetworkError(error)
   ) {

@@ -1,9 +1,12 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import * as shared from '../../config/shared-names.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 
 /**
- * The single source of the records table's shape. Read by the DynamoDB adapter, by
- * `ensureTable` (local mode, tests) and by the CDK construct, so that they cannot drift.
+ * The records table's shape for the runtime: the CreateTable input (`ensureTable`, local
+ * mode and tests) and the item layout of a certificate record. The key, index and billing
+ * names come from src/config/shared-names.ts, which the CDK construct reads too, so the
+ * two cannot drift.
  *
  * Item layout: `pk = "cert#" + id`, `kind = "certificate"`, then every field of the
  * record as its own attribute (instants as numbers, epoch ms; nested objects as maps).
@@ -11,47 +14,34 @@ import type { CertificateRecord } from '../../core/certificate-record.js';
  * `nextAttemptAt` is not in the `due` index: that is what makes the index sparse.
  */
 
-/** Partition key of the table (type S). */
-export const TABLE_PARTITION_KEY = 'pk';
-export const TABLE_PARTITION_KEY_TYPE = 'S';
-
 /** Attribute naming what an item is, so that other item kinds can share the table. */
 export const ITEM_KIND_ATTRIBUTE = 'kind';
 export const CERTIFICATE_ITEM_KIND = 'certificate';
 /** Prefix of the partition key of a certificate record. */
 export const CERTIFICATE_KEY_PREFIX = 'cert#';
 
-/** Sparse global secondary index answering "what is due". */
-export const DUE_INDEX_NAME = 'due';
-/** Partition key of the due index (type N): the record's `shard`. */
-export const DUE_INDEX_PARTITION_KEY = 'shard';
-export const DUE_INDEX_PARTITION_KEY_TYPE = 'N';
-/** Sort key of the due index (type N): the record's `nextAttemptAt`, epoch ms. */
-export const DUE_INDEX_SORT_KEY = 'nextAttemptAt';
-export const DUE_INDEX_SORT_KEY_TYPE = 'N';
-export const DUE_INDEX_PROJECTION = 'KEYS_ONLY';
-
-export const TABLE_BILLING_MODE = 'PAY_PER_REQUEST';
-
 /** CreateTable input for a records table named `tableName`. */
 export function recordsTableDefinition(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
-    BillingMode: TABLE_BILLING_MODE,
+    BillingMode: shared.TABLE_BILLING_MODE,
     AttributeDefinitions: [
-      { AttributeName: TABLE_PARTITION_KEY, AttributeType: TABLE_PARTITION_KEY_TYPE },
-      { AttributeName: DUE_INDEX_PARTITION_KEY, AttributeType: DUE_INDEX_PARTITION_KEY_TYPE },
-      { AttributeName: DUE_INDEX_SORT_KEY, AttributeType: DUE_INDEX_SORT_KEY_TYPE },
+      { AttributeName: shared.TABLE_PARTITION_KEY, AttributeType: shared.TABLE_PARTITION_KEY_TYPE },
+      {
+        AttributeName: shared.DUE_INDEX_PARTITION_KEY,
+        AttributeType: shared.DUE_INDEX_PARTITION_KEY_TYPE,
+      },
+      { AttributeName: shared.DUE_INDEX_SORT_KEY, AttributeType: shared.DUE_INDEX_SORT_KEY_TYPE },
     ],
-    KeySchema: [{ AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' }],
+    KeySchema: [{ AttributeName: shared.TABLE_PARTITION_KEY, KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
       {
-        IndexName: DUE_INDEX_NAME,
+        IndexName: shared.DUE_INDEX_NAME,
         KeySchema: [
-          { AttributeName: DUE_INDEX_PARTITION_KEY, KeyType: 'HASH' },
-          { AttributeName: DUE_INDEX_SORT_KEY, KeyType: 'RANGE' },
+          { AttributeName: shared.DUE_INDEX_PARTITION_KEY, KeyType: 'HASH' },
+          { AttributeName: shared.DUE_INDEX_SORT_KEY, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: DUE_INDEX_PROJECTION },
+        Projection: { ProjectionType: shared.DUE_INDEX_PROJECTION },
       },
     ],
   };
@@ -70,7 +60,7 @@ export function idFromCertificateKey(pk: unknown): string | undefined {
 
 /** A certificate record as a (document-client) item: key, kind, and the record's fields. */
 export type CertificateItem = CertificateRecord & {
-  [TABLE_PARTITION_KEY]: string;
+  [shared.TABLE_PARTITION_KEY]: string;
   [ITEM_KIND_ATTRIBUTE]: typeof CERTIFICATE_ITEM_KIND;
 };
 
@@ -78,7 +68,7 @@ export type CertificateItem = CertificateRecord & {
 export function recordToItem(record: CertificateRecord): CertificateItem {
   return {
     ...withoutUndefined(record),
-    [TABLE_PARTITION_KEY]: certificateKey(record.id),
+    [shared.TABLE_PARTITION_KEY]: certificateKey(record.id),
     [ITEM_KIND_ATTRIBUTE]: CERTIFICATE_ITEM_KIND,
   };
 }
@@ -86,7 +76,7 @@ export function recordToItem(record: CertificateRecord): CertificateItem {
 /** The record stored in an item (as unmarshalled by the document client). */
 export function recordFromItem(item: object): CertificateRecord {
   const {
-    [TABLE_PARTITION_KEY]: pk,
+    [shared.TABLE_PARTITION_KEY]: pk,
     [ITEM_KIND_ATTRIBUTE]: kind,
     ...fields
   } = withoutUndefined(item as Record<string, unknown>);

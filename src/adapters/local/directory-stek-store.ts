@@ -3,8 +3,8 @@
  *
  *   <root>/stek/<name>.json   mode 0600, in a 0700 folder
  *
- * `<name>` is the set id through `toFolderName` (the directory secret store's injective,
- * filesystem-safe encoding). The file holds the ring document (`encodeRing`) plus the
+ * `<name>` is the set id through `toFolderName` (the injective, filesystem-safe encoding
+ * the directory secret store uses too). The file holds the ring document (`encodeRing`) plus the
  * `idempotencyToken` it was written with. Writing: the new document goes to a temp file
  * in the same folder (exclusive create, 0600, fsync), which is renamed over the old
  * file, and the folder is fsynced: a reader sees the old ring or the new one, never a
@@ -13,8 +13,7 @@
  * instance; across processes, one writer per set at a time is the job of the STEK
  * lease. Errors name paths, never bytes.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CertloopError } from '../../core/errors.js';
 import {
@@ -24,9 +23,16 @@ import {
   StekRingFormatError,
 } from '../../core/stek-ring.js';
 import type { StekSetStore } from '../../ports/stek-store.js';
-import { toFolderName } from './directory-secret-store.js';
-
-const SOURCE = 'secrets';
+import {
+  DIRECTORY_SOURCE,
+  guard,
+  makeDirectory,
+  readFileIfPresent,
+  removeQuietly,
+  tempName,
+  toFolderName,
+  writeFileDurably,
+} from './directory-files.js';
 
 export interface DirectoryStekStoreOptions {
   /** Folder that holds `stek/`; created (0700) on first write. */
@@ -66,7 +72,7 @@ export class DirectoryStekStore implements StekSetStore {
   async #write(file: string, ring: StekRing, token: string): Promise<{ created: boolean }> {
     if (token === '') {
       throw new CertloopError('permanent', `An empty idempotency token was given for ${file}`, {
-        source: SOURCE,
+        source: DIRECTORY_SOURCE,
       });
     }
     const stored = await this.#readStored(file);
@@ -74,20 +80,13 @@ export class DirectoryStekStore implements StekSetStore {
       return { created: false };
     }
     const dir = join(file, '..');
-    await guard('create', dir, () => mkdir(dir, { recursive: true, mode: 0o700 }));
+    await makeDirectory(dir);
     const document = { ...(JSON.parse(encodeRing(ring)) as object), idempotencyToken: token };
-    const temp = join(dir, `+tmp-${randomBytes(8).toString('hex')}`);
+    const temp = join(dir, tempName());
     try {
-      await guard('write', temp, async () => {
-        const handle = await open(temp, 'wx', 0o600);
-        try {
-          await handle.writeFile(`${JSON.stringify(document, null, 2)}\n`, 'utf8');
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      });
+      await writeFileDurably(temp, `${JSON.stringify(document, null, 2)}\n`, 0o600);
       await guard('rename', file, () => rename(temp, file));
+      // Best effort: a folder that cannot be fsynced still got an atomic rename.
       await guard('sync', dir, async () => {
         const handle = await open(dir, 'r');
         try {
@@ -97,19 +96,14 @@ export class DirectoryStekStore implements StekSetStore {
         }
       });
     } finally {
-      await rm(temp, { force: true }).catch(() => undefined);
+      await removeQuietly(temp);
     }
     return { created: true };
   }
 
   async #readStored(file: string): Promise<{ ring: StekRing; token: string } | undefined> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
-      throw infrastructure('read', file, error);
-    }
+    const text = await readFileIfPresent(file);
+    if (text === undefined) return undefined;
     try {
       const ring = decodeRing(text);
       const token = (JSON.parse(text) as { idempotencyToken?: unknown }).idempotencyToken;
@@ -117,26 +111,8 @@ export class DirectoryStekStore implements StekSetStore {
     } catch (error) {
       const problem = error instanceof StekRingFormatError ? error.message : 'unreadable';
       throw new CertloopError('permanent', `${file} does not hold a STEK ring (${problem})`, {
-        source: SOURCE,
+        source: DIRECTORY_SOURCE,
       });
     }
   }
-}
-
-async function guard<T>(action: string, path: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof CertloopError) throw error;
-    throw infrastructure(action, path, error);
-  }
-}
-
-function infrastructure(action: string, path: string, cause: unknown): CertloopError {
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return new CertloopError(
-    'infrastructure',
-    `Could not ${action} ${path}${typeof code === 'string' ? ` (${code})` : ''}`,
-    { source: SOURCE, cause },
-  );
 }

@@ -1,3 +1,4 @@
+import { REGISTRATION_TAG_KEY } from '../../config/shared-names.js';
 import type { RegistrationSource, TaggedSecret } from '../../ports/registration-source.js';
 
 /** In-memory RegistrationSource: secrets and their tags, listed like the tag filter would. */
@@ -10,7 +11,7 @@ export class MemoryRegistrationSource implements RegistrationSource {
 
   async *listRegistered(): AsyncIterable<TaggedSecret> {
     for (const [id, tags] of this.secrets) {
-      if ('certloop:domains' in tags) yield { id, tags: { ...tags } };
+      if (REGISTRATION_TAG_KEY in tags) yield { id, tags: { ...tags } };
     }
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * ACME account keys in the local-mode directory store:
+ * `<root>/accounts/<sha256 hex of directory URL>.key` (mode 0600). A new key is written
+ * to a temp file and hard-linked into place; link() fails when the file exists, so any
+ * number of processes may race and all end up with the first key stored. Callers in one
+ * process share one creation.
+ */
+import { link } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { KeyMaterial } from '../../core/key-material.js';
+import type { AccountKeys } from '../../ports/secret-store.js';
+import {
+  fileError,
+  hasCode,
+  makeDirectory,
+  readKeyIfPresent,
+  removeQuietly,
+  sha256Hex,
+  syncDirectory,
+  tempName,
+  writeFileDurably,
+} from './directory-files.js';
+
+export class DirectoryAccountKeys implements AccountKeys {
+  readonly #root: string;
+  readonly #creations = new Map<string, Promise<KeyMaterial>>();
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async getOrCreateAccountKey(
+    directoryUrl: string,
+    generate: () => Promise<KeyMaterial>,
+  ): Promise<KeyMaterial> {
+    const file = join(this.#root, 'accounts', `${sha256Hex(directoryUrl)}.key`);
+    const existing = await readKeyIfPresent(file);
+    if (existing) return existing;
+    // Callers in this process share one creation; other processes race through link().
+    let creation = this.#creations.get(file);
+    if (!creation) {
+      creation = createAccountKey(file, generate).finally(() => {
+        this.#creations.delete(file);
+      });
+      this.#creations.set(file, creation);
+    }
+    return creation;
+  }
+}
+
+async function createAccountKey(
+  file: string,
+  generate: () => Promise<KeyMaterial>,
+): Promise<KeyMaterial> {
+  const dir = dirname(file);
+  await makeDirectory(dir);
+  // Someone may have finished since our first look.
+  const existing = await readKeyIfPresent(file);
+  if (existing) return existing;
+  const key = await generate();
+  const temp = join(dir, tempName());
+  try {
+    await writeFileDurably(temp, key.reveal(), 0o600);
+    try {
+      // link() fails when `file` exists, and `file` only ever appears fully written.
+      await link(temp, file);
+    } catch (error) {
+      if (!hasCode(error, 'EEXIST')) throw fileError('link', file, error);
+      const winner = await readKeyIfPresent(file);
+      if (!winner) throw fileError('read', file, error);
+      return winner;
+    }
+    await syncDirectory(dir);
+    return key;
+  } finally {
+    await removeQuietly(temp);
+  }
+}
