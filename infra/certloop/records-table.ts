@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../../src/config/environment.js';
 import {
   DUE_INDEX_NAME,
+  DUE_INDEX_NON_KEY_ATTRIBUTES,
   DUE_INDEX_PARTITION_KEY,
   DUE_INDEX_PARTITION_KEY_TYPE,
   DUE_INDEX_PROJECTION,
@@ -49,7 +50,7 @@ function enumValue<T extends string>(values: Record<string, T>, value: string, w
 /**
  * The certificate records table, shaped by `src/config/shared-names.ts` (the same
  * constants the DynamoDB adapter and local mode use): partition key, the sparse
- * `due` index with keys-only projection, on-demand billing, point-in-time recovery,
+ * `due` index (keys plus the due class and issuer), on-demand billing, point-in-time recovery,
  * customer-managed KMS encryption, retained when the stack goes away.
  *
  * Each `grant*` method gives a function exactly the calls its code path makes, plus the
@@ -79,6 +80,7 @@ export class RecordsTable extends Construct {
       },
       sortKey: { name: DUE_INDEX_SORT_KEY, type: attributeType(DUE_INDEX_SORT_KEY_TYPE) },
       projectionType: enumValue(dynamodb.ProjectionType, DUE_INDEX_PROJECTION, 'projection'),
+      nonKeyAttributes: [...DUE_INDEX_NON_KEY_ATTRIBUTES],
     });
   }
 

@@ -21,7 +21,16 @@ export const DUE_INDEX_PARTITION_KEY_TYPE = 'N';
 /** Sort key of the due index (type N): the record's `nextAttemptAt`, epoch ms. */
 export const DUE_INDEX_SORT_KEY = 'nextAttemptAt';
 export const DUE_INDEX_SORT_KEY_TYPE = 'N';
-export const DUE_INDEX_PROJECTION = 'KEYS_ONLY';
+/**
+ * The due index also carries what each due record will ask of the CA (`dueClass`:
+ * order, replacing-order or no-order) and its issuer, so the planner can admit renewal
+ * information checks and exempt renewals outside the order budget without reading the
+ * records. (Changing a deployed index's projection replaces the index.)
+ */
+export const DUE_INDEX_PROJECTION = 'INCLUDE';
+export const DUE_CLASS_ATTRIBUTE = 'dueClass';
+export const DUE_INDEX_ISSUER_ATTRIBUTE = 'issuer';
+export const DUE_INDEX_NON_KEY_ATTRIBUTES = [DUE_CLASS_ATTRIBUTE, DUE_INDEX_ISSUER_ATTRIBUTE];
 
 /** Prefix of the partition key of a STEK lock item. */
 export const STEK_LOCK_KEY_PREFIX = 'stek#';

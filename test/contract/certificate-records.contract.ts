@@ -5,9 +5,12 @@ import {
   shardFor,
 } from '../../src/core/certificate-record.js';
 import { CertloopError } from '../../src/core/errors.js';
-import { MINUTE } from '../../src/core/time.js';
+import { DAY, HOUR, MINUTE } from '../../src/core/time.js';
 import type { CertificateRecordStore, DueRecordRef } from '../../src/ports/certificate-records.js';
 import { aFullRecord, aRecord } from '../support/record-builder.js';
+
+/** What a due record of the default builder (no certificate yet) asks of the CA. */
+const NEW_ORDER = { dueClass: 'order', issuer: 'default' } as const;
 
 export interface RecordStoreUnderTest {
   store: CertificateRecordStore;
@@ -237,6 +240,53 @@ export function describeCertificateRecordStoreContract(
     });
 
     describe('findDue', () => {
+      it('tells what each due record will ask of the CA: a renewal information check places no order, a renewal names its predecessor', async () => {
+        const current = {
+          serial: '0a',
+          notBefore: NOW - 60 * DAY,
+          notAfter: NOW + 30 * DAY,
+          domains: ['a.example.test'],
+          keyType: 'ec-p256' as const,
+          issuer: 'le',
+          issuedAt: NOW - 60 * DAY,
+        };
+        const ari = { certId: 'aki.0a', checkAt: NOW - MINUTE, failures: 0 };
+        await createAll(store, [
+          aRecord({
+            id: 'secret/check.example.test',
+            issuer: 'le',
+            status: 'active',
+            current,
+            renewAt: NOW + DAY,
+            ari,
+            nextAttemptAt: NOW - MINUTE,
+          }),
+          aRecord({
+            id: 'secret/renew.example.test',
+            issuer: 'le',
+            status: 'active',
+            current,
+            renewAt: NOW - HOUR,
+            ari: { ...ari, checkAt: NOW + HOUR },
+            nextAttemptAt: NOW - HOUR,
+          }),
+        ]);
+        expect(await store.findDue(NOW, 10)).toStrictEqual<DueRecordRef[]>([
+          {
+            id: 'secret/renew.example.test',
+            nextAttemptAt: NOW - HOUR,
+            dueClass: 'replacing-order',
+            issuer: 'le',
+          },
+          {
+            id: 'secret/check.example.test',
+            nextAttemptAt: NOW - MINUTE,
+            dueClass: 'no-order',
+            issuer: 'le',
+          },
+        ]);
+      });
+
       it('returns only records with nextAttemptAt <= now, oldest first', async () => {
         await createAll(store, [
           aRecord({ id: 'secret/late.example.test', nextAttemptAt: NOW - MINUTE }),
@@ -247,9 +297,9 @@ export function describeCertificateRecordStoreContract(
         ]);
 
         expect(await store.findDue(NOW, 10)).toStrictEqual<DueRecordRef[]>([
-          { id: 'secret/oldest.example.test', nextAttemptAt: NOW - 60 * MINUTE },
-          { id: 'secret/late.example.test', nextAttemptAt: NOW - MINUTE },
-          { id: 'secret/now.example.test', nextAttemptAt: NOW },
+          { id: 'secret/oldest.example.test', nextAttemptAt: NOW - 60 * MINUTE, ...NEW_ORDER },
+          { id: 'secret/late.example.test', nextAttemptAt: NOW - MINUTE, ...NEW_ORDER },
+          { id: 'secret/now.example.test', nextAttemptAt: NOW, ...NEW_ORDER },
         ]);
       });
 
@@ -269,7 +319,7 @@ export function describeCertificateRecordStoreContract(
         );
         await createAll(store, records);
         const byAge = records
-          .map((r) => ({ id: r.id, nextAttemptAt: r.nextAttemptAt ?? 0 }))
+          .map((r) => ({ id: r.id, nextAttemptAt: r.nextAttemptAt ?? 0, ...NEW_ORDER }))
           .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
 
         const due = await store.findDue(NOW, 5);
@@ -308,7 +358,7 @@ export function describeCertificateRecordStoreContract(
 
         expect(await store.findDue(NOW, 10)).toStrictEqual([]);
         expect(await store.findDue(NOW + MINUTE, 10)).toStrictEqual([
-          { id: moved.id, nextAttemptAt: NOW + MINUTE },
+          { id: moved.id, nextAttemptAt: NOW + MINUTE, ...NEW_ORDER },
         ]);
       });
 
@@ -348,7 +398,9 @@ export function describeCertificateRecordStoreContract(
 
         expect(await store.get(gone.id)).toBeUndefined();
         expect(await store.list()).toStrictEqual([kept]);
-        expect(await store.findDue(NOW, 10)).toStrictEqual([{ id: kept.id, nextAttemptAt: NOW }]);
+        expect(await store.findDue(NOW, 10)).toStrictEqual([
+          { id: kept.id, nextAttemptAt: NOW, ...NEW_ORDER },
+        ]);
         expect(await store.acquireLease(gone.id, 'worker-a', NOW, LEASE_MS)).toBeUndefined();
         // The id is free again.
         expect((await store.create(aRecord({ id: gone.id }))).version).toBe(1);

@@ -11,6 +11,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  DUE_CLASS_ATTRIBUTE,
+  DUE_INDEX_ISSUER_ATTRIBUTE,
   DUE_INDEX_NAME,
   DUE_INDEX_PARTITION_KEY,
   DUE_INDEX_SORT_KEY,
@@ -18,6 +20,7 @@ import {
 } from '../../config/shared-names.js';
 import { type CertificateRecord, DUE_INDEX_SHARDS } from '../../core/certificate-record.js';
 import { CertloopError } from '../../core/errors.js';
+import type { DueClass } from '../../core/issuance-checks.js';
 import type { Instant } from '../../core/time.js';
 import type { CertificateRecordStore, DueRecordRef } from '../../ports/certificate-records.js';
 import { isConditionalCheckFailed, RECORDS_SOURCE, translateDynamoDbError } from './errors.js';
@@ -29,6 +32,12 @@ import {
   recordFromItem,
   recordToItem,
 } from './table-schema.js';
+
+const DUE_CLASSES: readonly unknown[] = [
+  'order',
+  'replacing-order',
+  'no-order',
+] satisfies DueClass[];
 
 export interface DynamoDbRecordStoreOptions {
   client: DynamoDBClient;
@@ -247,7 +256,15 @@ export class DynamoDbRecordStore implements CertificateRecordStore {
         const id = idFromCertificateKey(item[TABLE_PARTITION_KEY]);
         const nextAttemptAt = item[DUE_INDEX_SORT_KEY];
         // Other item kinds could share the index; only certificate records count.
-        if (id !== undefined && typeof nextAttemptAt === 'number') due.push({ id, nextAttemptAt });
+        if (id === undefined || typeof nextAttemptAt !== 'number') continue;
+        const dueClass = item[DUE_CLASS_ATTRIBUTE];
+        const issuer = item[DUE_INDEX_ISSUER_ATTRIBUTE];
+        due.push({
+          id,
+          nextAttemptAt,
+          ...(DUE_CLASSES.includes(dueClass) ? { dueClass: dueClass as DueClass } : {}),
+          ...(typeof issuer === 'string' ? { issuer } : {}),
+        });
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey && due.length < limit);

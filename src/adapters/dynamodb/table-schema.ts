@@ -1,6 +1,7 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import * as shared from '../../config/shared-names.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
+import { dueClass } from '../../core/issuance-checks.js';
 
 /**
  * The records table's shape for the runtime: the CreateTable input (`ensureTable`, local
@@ -41,7 +42,10 @@ export function recordsTableDefinition(tableName: string): CreateTableCommandInp
           { AttributeName: shared.DUE_INDEX_PARTITION_KEY, KeyType: 'HASH' },
           { AttributeName: shared.DUE_INDEX_SORT_KEY, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: shared.DUE_INDEX_PROJECTION },
+        Projection: {
+          ProjectionType: shared.DUE_INDEX_PROJECTION,
+          NonKeyAttributes: [...shared.DUE_INDEX_NON_KEY_ATTRIBUTES],
+        },
       },
     ],
   };
@@ -70,6 +74,10 @@ export function recordToItem(record: CertificateRecord): CertificateItem {
     ...withoutUndefined(record),
     [shared.TABLE_PARTITION_KEY]: certificateKey(record.id),
     [ITEM_KIND_ATTRIBUTE]: CERTIFICATE_ITEM_KIND,
+    // Derived at every write, for the due index; never read back into the record.
+    ...(record.nextAttemptAt !== undefined
+      ? { [shared.DUE_CLASS_ATTRIBUTE]: dueClass(record) }
+      : {}),
   };
 }
 
@@ -78,6 +86,7 @@ export function recordFromItem(item: object): CertificateRecord {
   const {
     [shared.TABLE_PARTITION_KEY]: pk,
     [ITEM_KIND_ATTRIBUTE]: kind,
+    [shared.DUE_CLASS_ATTRIBUTE]: _dueClass,
     ...fields
   } = withoutUndefined(item as Record<string, unknown>);
   if (kind !== CERTIFICATE_ITEM_KIND || idFromCertificateKey(pk) === undefined) {
