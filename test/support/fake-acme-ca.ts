@@ -3,6 +3,7 @@ import * as x509 from '@peculiar/x509';
 import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
 import { CertloopError } from '../../src/core/errors.js';
 import type { RenewalInfoAnswer, SuggestedWindow } from '../../src/core/renewal-info.js';
+import { lifetimeRenewalTime } from '../../src/core/renewal-window.js';
 import { DAY, HOUR } from '../../src/core/time.js';
 import type { AcmeCa, OrderState } from '../../src/ports/acme-ca.js';
 import type { Clock } from '../../src/ports/clock.js';
@@ -25,7 +26,8 @@ interface FakeOrder {
  * placed, on the manual clock.
  *
  * With `ari`, it also answers renewal information (RFC 9773) for the certificates it
- * issued: by default the window [2/3 - 1/30, 2/3] of the lifetime, which `moveWindows`
+ * issued: by default the last 30th of the lifetime before certloop's own lifetime rule
+ * (2/3, or 1/2 under 10 days), which `moveWindows`
  * changes (the incident case), and records every order's `replaces`.
  */
 export class FakeAcmeCa implements AcmeCa {
@@ -80,10 +82,9 @@ export class FakeAcmeCa implements AcmeCa {
         source: 'ari',
       });
     }
-    const lifetime = issued.notAfter - issued.notBefore;
     const window = this.#windows.get(certId) ?? {
-      start: Math.floor(issued.notBefore + lifetime * (2 / 3 - 1 / 30)),
-      end: Math.floor(issued.notBefore + (lifetime * 2) / 3),
+      start: lifetimeRenewalTime(issued, 1 / 30),
+      end: lifetimeRenewalTime(issued, 0),
     };
     return { window: { ...window }, retryAfterMs: 6 * HOUR };
   }
