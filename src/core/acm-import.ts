@@ -1,6 +1,6 @@
 /**
- * Importing a record's certificate into ACM (`certloop:acm`, DESIGN.md section 1): what
- * the tag may say, and when an import is owed. Pure.
+ * Importing a record's certificate into ACM (the `certloop:acm` tag: `new` or an ACM
+ * certificate ARN): what the tag may say, and when an import is owed. Pure.
  */
 
 /** What a record asked of ACM, and what certloop has done there. */

@@ -1,4 +1,4 @@
-/** The tags a user puts on a secret to register it (DESIGN.md section 1). */
+/** The tags a user puts on a secret to register it, and what each may hold. */
 export const TAGS = {
   domains: 'certloop:domains',
   wildcards: 'certloop:wildcards',
