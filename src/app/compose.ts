@@ -70,6 +70,7 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
       ...(issuer.contactEmail ? { contactEmail: issuer.contactEmail } : {}),
       ...(issuer.trustedCaFile ? { trustedCaPem: readFileSync(issuer.trustedCaFile, 'utf8') } : {}),
       secrets,
+      keys: new NodeKeyFactory(),
       logger,
     });
     cas.set(name, ca);

@@ -118,6 +118,7 @@ describe('AcmeClientCa against pebble', () => {
     return new AcmeClientCa({
       directoryUrl,
       secrets,
+      keys: new NodeKeyFactory(),
       trustedCaPem: listenerCaPem,
       contactEmail: 'ops@certloop.test',
       polling: FAST_POLLING,
@@ -365,6 +366,7 @@ describe('AcmeClientCa with badNonce faults (PEBBLE_WFE_NONCEREJECT=10)', () => 
     const ca = new AcmeClientCa({
       directoryUrl,
       secrets: new MemorySecretStore(),
+      keys: new NodeKeyFactory(),
       trustedCaPem: listenerCaPem,
       polling: FAST_POLLING,
       logger,
@@ -402,6 +404,7 @@ describe('AcmeClientCa request economy, through a counting and fault-injecting p
     return new AcmeClientCa({
       directoryUrl: proxy.directoryUrl,
       secrets: new MemorySecretStore(),
+      keys: new NodeKeyFactory(),
       trustedCaPem: proxy.caPem,
       polling: FAST_POLLING,
       // Short, so that the held requests below cost little; long enough for a busy pebble.
@@ -529,7 +532,11 @@ describe('AcmeClientCa error translation against a scripted CA', () => {
   });
 
   function scriptedCa(): AcmeClientCa {
-    return new AcmeClientCa({ directoryUrl: `${base}/dir`, secrets: new MemorySecretStore() });
+    return new AcmeClientCa({
+      directoryUrl: `${base}/dir`,
+      secrets: new MemorySecretStore(),
+      keys: new NodeKeyFactory(),
+    });
   }
 
   it('maps HTTP 429 rateLimited to rate-limited with Retry-After, without sleeping in the library', async () => {
@@ -703,6 +710,7 @@ describe('AcmeClientCa error translation against a scripted CA', () => {
     const ca = new AcmeClientCa({
       directoryUrl: `${base}/dir`,
       secrets: new MemorySecretStore(),
+      keys: new NodeKeyFactory(),
       polling: { attempts: 5, minDelayMs: 10, maxDelayMs: 10 },
     });
     // The order is processing: finalize only waits for it, and the first poll is limited.
@@ -724,6 +732,7 @@ describe('AcmeClientCa error translation against a scripted CA', () => {
     const silentCa = new AcmeClientCa({
       directoryUrl: silentUrl,
       secrets: new MemorySecretStore(),
+      keys: new NodeKeyFactory(),
       requestTimeoutMs: 300,
     });
     try {

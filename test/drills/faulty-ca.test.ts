@@ -31,6 +31,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcmeClientCa } from '../../src/adapters/acme/acme-client-ca.js';
+import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { BACKOFF_JITTER, BACKOFF_TABLE } from '../../src/core/backoff.js';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
 import { MINUTE, SECOND } from '../../src/core/time.js';
@@ -142,6 +143,7 @@ describe('R3: the engine against a fault-injecting proxy in front of pebble', ()
       directoryUrl: proxy.directoryUrl,
       trustedCaPem: proxy.caPem,
       secrets,
+      keys: new NodeKeyFactory(),
       logger: h.logger,
       polling: POLLING,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,

@@ -117,6 +117,7 @@ export async function startEngineHarness(): Promise<EngineHarness> {
           directoryUrl: pebble.directoryUrl,
           trustedCaPem: pebble.listenerCaPem,
           secrets: workerSecrets,
+          keys: new NodeKeyFactory(),
           logger,
         }),
       );

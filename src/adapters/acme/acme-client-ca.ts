@@ -5,7 +5,6 @@ import type { AcmeCa, Dns01Challenge, OrderState, OrderStatus } from '../../port
 import type { KeyFactory } from '../../ports/key-factory.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SecretStore } from '../../ports/secret-store.js';
-import { NodeKeyFactory } from '../crypto/node-key-factory.js';
 import { AcmeClient, type Authorization, type Client, type Order } from './acme-client-modules.js';
 import { AcmeDirectory, acmeAgent } from './acme-directory.js';
 import {
@@ -27,8 +26,8 @@ export interface AcmeClientCaOptions {
   contactEmail?: string;
   /** Where the account key lives (one per directory URL). */
   secrets: SecretStore;
-  /** Generates the account key (EC P-256) when the store has none. Default NodeKeyFactory. */
-  keys?: KeyFactory;
+  /** Generates the account key (EC P-256) when the store has none. */
+  keys: KeyFactory;
   /** An extra CA (PEM) to trust for the directory's HTTPS, e.g. pebble's listener certificate. */
   trustedCaPem?: string;
   logger?: Logger;
@@ -86,7 +85,7 @@ export class AcmeClientCa implements AcmeCa {
   constructor(options: AcmeClientCaOptions) {
     this.directoryUrl = options.directoryUrl;
     this.#options = options;
-    this.#keys = options.keys ?? new NodeKeyFactory();
+    this.#keys = options.keys;
     // Only this instance's requests trust the extra CA (system roots stay trusted).
     this.#agent = acmeAgent(options.trustedCaPem);
     this.#directory = new AcmeDirectory({

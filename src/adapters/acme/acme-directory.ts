@@ -1,4 +1,5 @@
-import { Agent, request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import * as z from 'zod/mini';
 import { CertloopError } from '../../core/errors.js';
@@ -156,13 +157,17 @@ export class AcmeDirectory {
         { source },
       );
     return new Promise((resolve, reject) => {
+      // https everywhere but a plain-http test CA (the issuer config allows http URLs).
+      const request = url.startsWith('http:') ? httpRequest : httpsRequest;
       const req = request(
         url,
         {
           method: 'GET',
           headers: { accept: 'application/json' },
           timeout,
-          ...(this.#options.agent ? { agent: this.#options.agent } : {}),
+          ...(this.#options.agent && request === httpsRequest
+            ? { agent: this.#options.agent }
+            : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];
