@@ -10,7 +10,13 @@ import { renewalInfoSources } from '../src/app/compose-registration.js';
 import { PayloadError, parseRenewPayload } from '../src/app/renew-payload.js';
 import { systemClock } from '../src/app/system-clock.js';
 import { ENV } from '../src/config/environment.js';
-import { type IssuerConfig, readBudget, readIssuers } from '../src/config/runtime-config.js';
+import {
+  exemptIssuerNames,
+  type IssuerConfig,
+  readBudget,
+  readIssuers,
+} from '../src/config/runtime-config.js';
+import { describeCapacity, fleetCapacity } from '../src/core/fleet-capacity.js';
 import { budgetStatus } from '../src/core/order-ledger.js';
 import { openLocalRecords } from '../src/local/local-records.js';
 import { LOCAL_ISSUERS_FILE } from '../src/local/runner.js';
@@ -84,10 +90,12 @@ export function registerOperationsCommands(program: Command): void {
         } else {
           const now = Date.now();
           const ledger = await opened.control.get<OrderLedgerDocument>(ORDER_LEDGER);
-          const budget = budgetStatus(ledger?.value.entries ?? [], now, readBudget(process.env));
+          const orderBudget = readBudget(process.env);
+          const budget = budgetStatus(ledger?.value.entries ?? [], now, orderBudget);
+          const capacity = fleetCapacity(records, orderBudget, exemptIssuersFor(options));
           process.stdout.write(
             `${renderStatusTable(records, now)}\n${records.length} certificates in ${opened.where}\n` +
-              `${renderBudgetLine(budget, now)}\n`,
+              `${renderBudgetLine(budget, now)}\n${describeCapacity(capacity, orderBudget)}\n`,
           );
         }
       } finally {
@@ -206,6 +214,15 @@ function issuersFor(target: Target): Record<string, IssuerConfig> {
     );
   }
   return readIssuers({ [ENV.issuers]: readFileSync(file, 'utf8') });
+}
+
+/** Issuers whose ARI renewals are exempt, when the issuers are known (else none). */
+function exemptIssuersFor(target: Target): ReadonlySet<string> {
+  try {
+    return new Set(exemptIssuerNames(issuersFor(target)));
+  } catch {
+    return new Set();
+  }
 }
 
 async function recheckCommand(

@@ -15,7 +15,13 @@ import { DynamoDbControlRecords } from '../adapters/dynamodb/dynamodb-control-re
 import { DynamoDbRecordStore } from '../adapters/dynamodb/dynamodb-record-store.js';
 import { DirectorySecretStore } from '../adapters/local/directory-secret-store.js';
 import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
-import type { IssuerConfig, RuntimeConfig, SecretStoreConfig } from '../config/runtime-config.js';
+import {
+  exemptIssuerNames,
+  type IssuerConfig,
+  type RuntimeConfig,
+  type SecretStoreConfig,
+} from '../config/runtime-config.js';
+import type { OrderBudget } from '../core/renewal-budget.js';
 import type { Random } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
@@ -32,6 +38,8 @@ export interface RegistrationRuntime {
   renewal: ForceRenewalDeps;
   /** Re-checks the CA's renewal information (Renew `ariCheck`); needs no ACME account. */
   recheck: RecheckDeps;
+  /** The order budget and the issuers exempting ARI renewals, for the capacity line. */
+  capacity: { budget: OrderBudget; exemptIssuers: ReadonlySet<string> };
   secrets: SecretStore;
   /** Where tagged secrets are listed (`undefined` for stores without tags). */
   source?: RegistrationSource;
@@ -68,6 +76,7 @@ export function composeRegistration(
   return {
     registration,
     renewal,
+    capacity: { budget: config.budget, exemptIssuers: new Set(exemptIssuerNames(config.issuers)) },
     recheck: {
       records,
       clock,

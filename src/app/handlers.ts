@@ -79,7 +79,8 @@ export function createWorkerHandler(runtime: Runtime, metrics: MetricsSink = new
  * (the expiry alarm), the fewest days to expiry (a graph) and the invalid records.
  */
 export function createSweepHandler(
-  runtime: Pick<RegistrationRuntime, 'registration' | 'sweep'>,
+  runtime: Pick<RegistrationRuntime, 'registration' | 'sweep'> &
+    Partial<Pick<RegistrationRuntime, 'capacity'>>,
   metrics: MetricsSink = new EmfMetrics(),
 ) {
   return async (): Promise<SweepReport & { health: FleetHealth }> => {
@@ -88,7 +89,14 @@ export function createSweepHandler(
         'this deployment has no tag source: the sweep needs the Secrets Manager store',
       );
     const report = await runtime.sweep();
-    const health = await reportFleetHealth(runtime.registration);
+    const health = await reportFleetHealth({
+      ...runtime.registration,
+      ...(runtime.capacity ? { capacity: runtime.capacity } : {}),
+    });
+    if (health.capacity) {
+      metrics.gauge(METRICS.budgetedOrdersPerWindow, health.capacity.ordersPerWindow, 'Count');
+      metrics.gauge(METRICS.orderBudget, health.capacity.budget, 'Count');
+    }
     metrics.gauge(METRICS.certificatesAtRisk, health.atRisk, 'Count');
     if (health.minDaysToExpiry !== undefined)
       metrics.gauge(METRICS.minDaysToExpiry, health.minDaysToExpiry, 'None');

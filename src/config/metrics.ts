@@ -21,6 +21,12 @@ export const METRICS = {
   certificatesAtRisk: 'CertificatesAtRisk',
   /** Fewest days left before any managed certificate expires (sweep; a graph, no alarm). */
   minDaysToExpiry: 'MinDaysToExpiry',
+  /**
+   * Budgeted (non-exempt) orders the fleet as registered places per budget window in
+   * the steady state, and the budget itself (sweep): the capacity line.
+   */
+  budgetedOrdersPerWindow: 'BudgetedOrdersPerWindow',
+  orderBudget: 'OrderBudget',
   /** Records that are invalid and wait for a change (sweep). */
   invalidRecords: 'InvalidRecords',
 } as const;

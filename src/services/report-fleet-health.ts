@@ -1,4 +1,6 @@
+import { describeCapacity, type FleetCapacity, fleetCapacity } from '../core/fleet-capacity.js';
 import { type FleetHealth, summarizeFleet } from '../core/fleet-health.js';
+import type { OrderBudget } from '../core/renewal-budget.js';
 import { iso } from '../core/time.js';
 import type { CertificateRecordStore } from '../ports/certificate-records.js';
 import type { Clock } from '../ports/clock.js';
@@ -11,6 +13,8 @@ export interface FleetHealthDeps {
   records: Pick<CertificateRecordStore, 'list'>;
   clock: Clock;
   logger: Logger;
+  /** The CA's order budget and the issuers exempting ARI renewals: for the capacity line. */
+  capacity?: { budget: OrderBudget; exemptIssuers: ReadonlySet<string> };
 }
 
 /**
@@ -19,10 +23,14 @@ export interface FleetHealthDeps {
  * notAfter, renewal time, failures, last error; never key material), soonest expiry
  * first and at most MAX_AT_RISK_LOGGED of them; then one summary line with the counts.
  * The returned `atRisk` counts every certificate at risk; `atRiskRecords` holds the
- * logged ones.
+ * logged ones. With `capacity`, it also says whether the fleet as registered fits the
+ * CA's order budget in the steady state (`fleetCapacity`), a warning when it does not.
  */
-export async function reportFleetHealth(deps: FleetHealthDeps): Promise<FleetHealth> {
-  const health = summarizeFleet(await deps.records.list(), deps.clock.now());
+export async function reportFleetHealth(
+  deps: FleetHealthDeps,
+): Promise<FleetHealth & { capacity?: FleetCapacity }> {
+  const records = await deps.records.list();
+  const health = summarizeFleet(records, deps.clock.now());
   const logged = health.atRiskRecords.slice(0, MAX_AT_RISK_LOGGED);
   for (const entry of logged) {
     deps.logger.warn('certificate at risk', {
@@ -37,5 +45,10 @@ export async function reportFleetHealth(deps: FleetHealthDeps): Promise<FleetHea
     ...(health.atRisk > logged.length ? { atRiskNotLogged: health.atRisk - logged.length } : {}),
     rule: 'FleetHealth',
   });
-  return { ...health, atRiskRecords: logged };
+  if (!deps.capacity) return { ...health, atRiskRecords: logged };
+  const capacity = fleetCapacity(records, deps.capacity.budget, deps.capacity.exemptIssuers);
+  const line = describeCapacity(capacity, deps.capacity.budget);
+  if (capacity.fits) deps.logger.info(line, { rule: 'CapacityFits', ...capacity });
+  else deps.logger.warn(line, { rule: 'CapacityExceeded', ...capacity });
+  return { ...health, atRiskRecords: logged, capacity };
 }

@@ -203,3 +203,57 @@ describe('the sweep reports the certificates at risk for their lifetime', () => 
     });
   });
 });
+
+describe('the sweep says whether the fleet as registered fits the CA order budget', () => {
+  it('warns with the fixes and emits the rate when 160-hour certificates without ARI exceed it', async () => {
+    const clock = new ManualClock();
+    const records = new MemoryRecordStore();
+    const logger = new RecordingLogger();
+    const metrics = new RecordingMetrics();
+    for (let i = 0; i < 400; i++) {
+      const notBefore = clock.now();
+      const current = {
+        serial: `0${i}`,
+        notBefore,
+        notAfter: notBefore + 160 * HOUR,
+        domains: [`c${i}.example.com`],
+        keyType: 'ec-p256' as const,
+        issuer: 'default',
+        issuedAt: notBefore,
+      };
+      await records.create(
+        aRecord({
+          id: `c${i}`,
+          status: 'active',
+          current,
+          renewAt: chooseRenewalTime(current, () => 0.5).renewAt,
+        }),
+      );
+    }
+    const deps: RegistrationDeps = {
+      records,
+      clock,
+      logger,
+      policy: { allowedSuffixes: ['example.com'], maxNames: 100 },
+      issuerNames: ['default'],
+      defaultIssuer: 'default',
+    };
+    const budget = { orders: 10, windowMs: 3 * HOUR, slackMs: 600_000 };
+    const sweep = createSweepHandler(
+      {
+        registration: deps,
+        sweep: () => sweepRegistrations(deps, new MemoryRegistrationSource()),
+        capacity: { budget, exemptIssuers: new Set() },
+      },
+      metrics,
+    );
+    await sweep();
+    // 400 certificates renewing every ~77 h: about 15.6 orders per 3 h against 10
+    const rate = metrics.flushed.at(-1)?.[METRICS.budgetedOrdersPerWindow] ?? 0;
+    expect(rate).toBeGreaterThan(15);
+    expect(rate).toBeLessThan(16.5);
+    expect(metrics.flushed.at(-1)?.[METRICS.orderBudget]).toBe(10);
+    const line = logger.lines.find((l) => l.fields?.rule === 'CapacityExceeded');
+    expect(line?.message).toMatch(/DOES NOT FIT.*another ACME account/);
+  });
+});
