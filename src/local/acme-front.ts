@@ -12,7 +12,7 @@ import {
   type FrontOrderStatus,
   type WindowMove,
 } from './acme-front/ledger.js';
-import { startManagementServer, windowMoveSchema } from './acme-front/management.js';
+import { parseWindowMove, startManagementServer } from './acme-front/management.js';
 import { type RenewalInfoFaultSetting, RenewalInfoResource } from './acme-front/renewal-info.js';
 import { createUpstream, type ForwardedAnswer, headerOf, readBody } from './acme-front/upstream.js';
 import { makeListenerCertificate } from './listener-certificate.js';
@@ -268,7 +268,7 @@ export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFro
     certificates: () => ledger.certificates(),
     orders: () => ledger.orders(),
     moveWindows(request: { serials: string[]; window: WindowMove }) {
-      const window = windowMoveSchema.parse(request.window);
+      const window = parseWindowMove(request.window);
       return ledger.moveWindows(request.serials, window);
     },
     setRenewalInfoFault(setting: RenewalInfoFaultSetting) {

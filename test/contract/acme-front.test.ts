@@ -253,4 +253,142 @@ describe('the ACME front with ARI and the default profiles, before a 160-hour pe
       ['tlsserver', 'pending', undefined],
     ]);
   });
+
+  it('moves windows through the management API: into the past, later, or to an explicit window', async () => {
+    const ca = newAccount(fixture());
+    const a = await issue(fixture(), ca);
+    const b = await issue(fixture(), ca);
+    const c = await issue(fixture(), ca);
+    const [leafA, leafB, leafC] = [a, b, c].map((issued) => leafOf(issued.fullchain));
+    // Serials in any case, with ':' separators, are accepted.
+    const colonSerial = (leafA?.serialNumber ?? '').toLowerCase().match(/../g)?.join(':') ?? '';
+
+    const before = Date.now();
+    const past = await management(fixture(), '/windows', {
+      serials: [colonSerial, 'ABCDEF0123'],
+      window: 'past',
+    });
+    expect(past).toEqual({ status: 200, json: { moved: [colonSerial], unknown: ['ABCDEF0123'] } });
+    const pastWindow = JSON.parse((await renewalInfo(fixture(), a.certId)).body).suggestedWindow;
+    expect(Date.parse(pastWindow.end)).toBeLessThanOrEqual(Date.now() - HOUR);
+    expect(Date.parse(pastWindow.end)).toBeGreaterThanOrEqual(before - HOUR - 1000);
+    expect(Date.parse(pastWindow.start)).toBeLessThan(Date.parse(pastWindow.end));
+
+    const later = await management(fixture(), '/windows', {
+      serials: [leafB?.serialNumber ?? ''],
+      window: 'later',
+    });
+    expect(later.json).toEqual({ moved: [leafB?.serialNumber], unknown: [] });
+    const laterWindow = JSON.parse((await renewalInfo(fixture(), b.certId)).body).suggestedWindow;
+    const notBeforeB = Date.parse(leafB?.validFrom ?? '');
+    const lifetimeB = lifetimeMs(leafB as X509Certificate);
+    expect(Date.parse(laterWindow.start)).toBeGreaterThan(notBeforeB + (lifetimeB * 2) / 3);
+    expect(Date.parse(laterWindow.end)).toBeLessThan(Date.parse(leafB?.validTo ?? ''));
+
+    const explicit = { start: '2030-01-02T03:04:05.000Z', end: '2030-01-03T03:04:05.000Z' };
+    const moved = fixture().front.moveWindows({
+      serials: [leafC?.serialNumber ?? ''],
+      window: explicit,
+    });
+    expect(moved.moved).toHaveLength(1);
+    expect(JSON.parse((await renewalInfo(fixture(), c.certId)).body).suggestedWindow).toEqual(
+      explicit,
+    );
+
+    const listed = (await management(fixture(), '/certificates')).json as Array<{
+      certId: string;
+      windowMoved: boolean;
+    }>;
+    const movedIds = listed.filter((entry) => entry.windowMoved).map((entry) => entry.certId);
+    expect(movedIds).toEqual(expect.arrayContaining([a.certId, b.certId, c.certId]));
+    const orders = (await management(fixture(), '/orders')).json as Array<{ url?: string }>;
+    expect(orders.map((order) => order.url)).toContain(a.orderUrl);
+  });
+
+  it('answers bad management input with 400 naming what was wrong', async () => {
+    const notJson = await management(fixture(), '/windows', '{serials');
+    expect(notJson).toEqual({ status: 400, json: { error: 'the body is not JSON' } });
+    const badSerial = await management(fixture(), '/windows', { serials: ['xyz'], window: 'past' });
+    expect(badSerial.status).toBe(400);
+    expect(JSON.stringify(badSerial.json)).toContain('serials are hexadecimal');
+    const backwards = await management(fixture(), '/windows', {
+      serials: ['01'],
+      window: { start: '2030-01-02T00:00:00Z', end: '2030-01-01T00:00:00Z' },
+    });
+    expect(JSON.stringify(backwards.json)).toContain('window.start must be before window.end');
+    const badFault = await management(fixture(), '/renewal-info-fault', { fault: 'sometimes' });
+    expect(badFault.status).toBe(400);
+    expect(JSON.stringify(badFault.json)).toContain('fault');
+  });
+
+  it('makes renewalInfo fail in each fault mode, for a number of requests or until changed', async () => {
+    const { certId, fullchain } = await issue(fixture(), newAccount(fixture()));
+    const leaf = leafOf(fullchain);
+    const setFault = async (body: unknown) => {
+      const answer = await management(fixture(), '/renewal-info-fault', body);
+      expect(answer.status).toBe(200);
+    };
+    try {
+      await setFault({ fault: '5xx', count: 2 });
+      expect((await renewalInfo(fixture(), certId)).status).toBe(500);
+      const second = await renewalInfo(fixture(), certId);
+      expect(second.status).toBe(500);
+      expect(JSON.parse(second.body).type).toBe('urn:ietf:params:acme:error:serverInternal');
+      expect((await renewalInfo(fixture(), certId)).status).toBe(200); // count used up
+
+      await setFault({ fault: '404' });
+      expect((await renewalInfo(fixture(), certId)).status).toBe(404);
+      expect((await renewalInfo(fixture(), certId)).status).toBe(404); // until changed
+
+      await setFault({ fault: 'malformed-json', count: 1 });
+      const malformed = await renewalInfo(fixture(), certId);
+      expect(malformed.status).toBe(200);
+      expect(() => JSON.parse(malformed.body)).toThrow();
+
+      await setFault({ fault: 'end-before-start', count: 1 });
+      const backwards = JSON.parse((await renewalInfo(fixture(), certId)).body).suggestedWindow;
+      expect(Date.parse(backwards.end)).toBeLessThan(Date.parse(backwards.start));
+
+      await setFault({ fault: 'years-away', count: 1 });
+      const far = JSON.parse((await renewalInfo(fixture(), certId)).body).suggestedWindow;
+      expect(Date.parse(far.start)).toBeGreaterThan(Date.now() + 4 * 365 * 24 * HOUR);
+      expect(Date.parse(far.start)).toBeGreaterThan(Date.parse(leaf.validTo));
+
+      fixture().front.setRenewalInfoFault({ fault: 'timeout', count: 1 });
+      const started = Date.now();
+      await expect(renewalInfo(fixture(), certId, 500)).rejects.toThrow(/no answer in 500 ms/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+      expect((await renewalInfo(fixture(), certId)).status).toBe(200);
+    } finally {
+      fixture().front.setRenewalInfoFault({ fault: 'none' });
+    }
+  });
+});
+
+describe('the ACME front with ARI and profiles turned off, before a default pebble', () => {
+  const fixture = useAcmeFront({ ari: false, profiles: null });
+
+  it('advertises neither renewalInfo nor profiles, and answers every renewalInfo URL 404', async () => {
+    const { directoryUrl, listenerCaPem } = fixture();
+    const directory = JSON.parse((await httpsGet(directoryUrl, listenerCaPem)).body);
+    expect(directory.renewalInfo).toBeUndefined();
+    expect(directory.meta?.profiles).toBeUndefined();
+    const { certId } = await issue(fixture(), newAccount(fixture()));
+    const origin = new URL(directoryUrl).origin;
+    expect((await httpsGet(`${origin}/renewal-info/${certId}`, listenerCaPem)).status).toBe(404);
+  });
+
+  it('forwards any profile unchanged, and pebble keeps its default lifetime', async () => {
+    const ca = newAccount(fixture());
+    const { fullchain, orderUrl } = await issue(fixture(), ca, { profile: 'anything-goes' });
+    expect(lifetimeMs(leafOf(fullchain))).toBeGreaterThan(365 * 24 * HOUR);
+    expect(
+      fixture()
+        .front.orders()
+        .find((order) => order.url === orderUrl),
+    ).toMatchObject({
+      profile: 'anything-goes',
+      status: 'valid',
+    });
+  });
 });

@@ -29,23 +29,30 @@ const isoInstant = z
   .string()
   .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO 8601 date-time');
 
-export const windowMoveSchema = z.union([
-  z.literal('past'),
-  z.literal('later'),
-  z
-    .object({ start: isoInstant, end: isoInstant })
-    .refine((window) => Date.parse(window.start) < Date.parse(window.end), {
-      message: 'window.start must be before window.end',
-    })
-    .transform((window) => ({
-      start: new Date(Date.parse(window.start)).toISOString(),
-      end: new Date(Date.parse(window.end)).toISOString(),
-    })),
-]);
+const explicitWindowSchema = z
+  .object({ start: isoInstant, end: isoInstant })
+  .refine((window) => Date.parse(window.start) < Date.parse(window.end), {
+    message: 'window.start must be before window.end',
+  });
+
+/** A window move from JSON: "past", "later" or {start, end}; throws naming what is wrong. */
+export function parseWindowMove(input: unknown): WindowMove {
+  if (input === 'past' || input === 'later') return input;
+  const parsed = explicitWindowSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new TypeError(
+      `window must be "past", "later" or {"start": ISO, "end": ISO}: ${issues(parsed.error, 'window')}`,
+    );
+  }
+  return {
+    start: new Date(Date.parse(parsed.data.start)).toISOString(),
+    end: new Date(Date.parse(parsed.data.end)).toISOString(),
+  };
+}
 
 export const moveWindowsSchema = z.object({
   serials: z.array(z.string().regex(/^[0-9a-fA-F:]+$/, 'serials are hexadecimal')).min(1),
-  window: windowMoveSchema,
+  window: z.unknown(),
 });
 
 export const renewalInfoFaultSchema = z.object({
@@ -62,9 +69,12 @@ function send(res: ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-function issues(error: z.ZodError): string {
+function issues(error: z.ZodError, prefix?: string): string {
   return error.issues
-    .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+    .map((issue) => {
+      const path = [...(prefix ? [prefix] : []), ...issue.path].join('.');
+      return `${path || '(body)'}: ${issue.message}`;
+    })
     .join('; ');
 }
 
@@ -88,7 +98,13 @@ async function handle(
     if (path === '/windows') {
       const parsed = moveWindowsSchema.safeParse(input);
       if (!parsed.success) return send(res, 400, { error: issues(parsed.error) });
-      return send(res, 200, operations.moveWindows(parsed.data));
+      let window: WindowMove;
+      try {
+        window = parseWindowMove(parsed.data.window);
+      } catch (error) {
+        return send(res, 400, { error: (error as Error).message });
+      }
+      return send(res, 200, operations.moveWindows({ serials: parsed.data.serials, window }));
     }
     const parsed = renewalInfoFaultSchema.safeParse(input);
     if (!parsed.success) return send(res, 400, { error: issues(parsed.error) });
