@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { constants as fsConstants, rmSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -7,9 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
+import { makeListenerCertificate } from './listener-certificate.js';
 
 export const PEBBLE_INSTALL_COMMAND = 'sudo apt-get update && sudo apt-get install -y pebble';
 
@@ -24,6 +22,9 @@ export interface PebbleOptions {
   binaries?: { pebble?: string; challtestsrv?: string };
   /** How long to wait for both servers to answer. Default 20 s. */
   startTimeoutMs?: number;
+  /** Lifetime of issued certificates in seconds (pebble's `certificateValidityPeriod`;
+   * 576000 = 160 h). Default: pebble's own (5 years in pebble 2.4). */
+  certificateValidityPeriod?: number;
 }
 
 export interface PebbleServer {
@@ -295,45 +296,6 @@ async function waitUntil(
   }
 }
 
-async function makeListenerCertificate(
-  dir: string,
-): Promise<{ certPath: string; keyPath: string }> {
-  const certPath = join(dir, 'listener-cert.pem');
-  const keyPath = join(dir, 'listener-key.pem');
-  try {
-    await execFileAsync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '30',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout',
-        keyPath,
-        '-out',
-        certPath,
-      ],
-      { timeout: 20_000 },
-    );
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new Error(
-      `could not create pebble's listener certificate with openssl (${reason}). ` +
-        'Install it with: sudo apt-get update && sudo apt-get install -y openssl',
-    );
-  }
-  return { certPath, keyPath };
-}
-
 /**
  * Starts pebble-challtestsrv (DNS for validation) and pebble (the ACME CA) on free
  * loopback ports and waits until both answer. The caller must `stop()` the result;
@@ -348,6 +310,10 @@ export async function startPebble(options: PebbleOptions = {}): Promise<PebbleSe
   const nonceReject = options.nonceRejectPercent ?? 0;
   if (!Number.isInteger(nonceReject) || nonceReject < 0 || nonceReject > 100) {
     throw new RangeError('nonceRejectPercent must be an integer from 0 to 100');
+  }
+  const validity = options.certificateValidityPeriod;
+  if (validity !== undefined && (!Number.isInteger(validity) || validity < 1)) {
+    throw new RangeError('certificateValidityPeriod must be a positive whole number of seconds');
   }
   installExitHook();
 
@@ -370,7 +336,7 @@ export async function startPebble(options: PebbleOptions = {}): Promise<PebbleSe
   };
 
   try {
-    const { certPath, keyPath } = await makeListenerCertificate(dir);
+    const { certPath, keyPath } = await makeListenerCertificate(dir, "pebble's");
     written.push(certPath, keyPath);
     const listenerCaPem = await readFile(certPath, 'utf8');
     const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
@@ -424,6 +390,7 @@ export async function startPebble(options: PebbleOptions = {}): Promise<PebbleSe
         tlsPort: 5001,
         ocspResponderURL: '',
         externalAccountBindingRequired: false,
+        ...(validity === undefined ? {} : { certificateValidityPeriod: validity }),
       },
     };
     await writeFile(configPath, JSON.stringify(config, null, 2));
