@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { describe, expect, it } from 'vitest';
 import { AcmeClientCa } from '../../src/adapters/acme/acme-client-ca.js';
 import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
-import { NodeKeyFactory, NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
+import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { ChalltestsrvDns01Solver } from '../../src/adapters/local/challtestsrv-dns01-solver.js';
 import { MemorySecretStore } from '../../src/adapters/memory/memory-secret-store.js';
 import { type AcmeFrontFixture, useAcmeFront } from '../support/acme-front.js';
