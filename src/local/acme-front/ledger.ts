@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { ariCertificateIdOf } from '../../adapters/crypto/ari-certificate-id.js';
+import { lifetimeRenewalTime } from '../../core/renewal-window.js';
 import type { NewOrderFields } from './jws.js';
 
 /**
@@ -73,15 +74,16 @@ export function normalizeSerial(serial: string): string {
 }
 
 /**
- * The default suggested window, like Let's Encrypt's: start = notBefore + lifetime *
- * (2/3 - 1/30), end = notBefore + lifetime * 2/3. It ends at two thirds of the lifetime,
- * so a client that renews anywhere in it renews no later than certloop's lifetime rule
- * (2/3 of the lifetime) allows.
+ * The default suggested window: the last 30th of the lifetime before certloop's own
+ * lifetime rule (2/3 of the lifetime, 1/2 under 10 days), so a client that renews
+ * anywhere in it renews no later than the lifetime rule. For 90 days: day 57-60; for 45
+ * days: day 28.5-30; for 160 hours: hour 74.7-80.
  */
 export function defaultWindow(notBeforeMs: number, lifetimeMs: number): SuggestedWindowJson {
+  const validity = { notBefore: notBeforeMs, notAfter: notBeforeMs + lifetimeMs };
   return {
-    start: new Date(notBeforeMs + lifetimeMs * (2 / 3 - 1 / 30)).toISOString(),
-    end: new Date(notBeforeMs + (lifetimeMs * 2) / 3).toISOString(),
+    start: new Date(lifetimeRenewalTime(validity, 1 / 30)).toISOString(),
+    end: new Date(lifetimeRenewalTime(validity, 0)).toISOString(),
   };
 }
 
