@@ -93,6 +93,24 @@ export class FakeAcmeCa implements AcmeCa {
     return undefined;
   }
 
+  /**
+   * Knows a certificate issued before this CA object existed (a fleet set up for a
+   * drill without issuing each one): its renewal information is answered like that of
+   * the certificates it issued.
+   */
+  adopt(certificate: {
+    certId: string;
+    serial: string;
+    notBefore: number;
+    notAfter: number;
+  }): void {
+    this.#issued.set(certificate.certId, {
+      serial: certificate.serial.replace(/:/g, '').toLowerCase(),
+      notBefore: certificate.notBefore,
+      notAfter: certificate.notAfter,
+    });
+  }
+
   /** Moves the suggested window of the certificates with these serials; returns how many. */
   moveWindows(serials: readonly string[], window: SuggestedWindow): number {
     const wanted = new Set(serials.map((serial) => serial.replace(/:/g, '').toLowerCase()));
