@@ -12,6 +12,7 @@ import { DEFAULT_ORDER_BUDGET } from '../core/renewal-budget.js';
 import { DEFAULT_STEK_POLICY } from '../core/stek-ring.js';
 import type { PlanAndIssueReport } from '../services/plan-and-issue.js';
 import { registerCertificate } from '../services/register-certificates.js';
+import { type AcmeFront, startAcmeFront } from './acme-front.js';
 import { startDynalite } from './dynalite-server.js';
 import { type LocalConfig, readLocalConfig } from './local-config.js';
 import { type PebbleServer, startPebble } from './pebble-server.js';
@@ -26,6 +27,8 @@ function reportRotationFailure(logger: StructuredLogger, error: Error): void {
 export const LOCAL_ENDPOINT_FILE = 'endpoint.json';
 /** The issuers local mode runs with (CERTLOOP_ISSUERS form), for `certloop renew --ari-check`. */
 export const LOCAL_ISSUERS_FILE = 'issuers.json';
+/** Written into the state folder while the embedded CA runs: its directory and management URLs. */
+export const EMBEDDED_CA_FILE = 'embedded-ca.json';
 
 export interface LocalRunOptions {
   configPath: string;
@@ -58,6 +61,8 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
   const endpointFile = join(stateDir, LOCAL_ENDPOINT_FILE);
   await writeFile(endpointFile, JSON.stringify({ dynamodb: dynalite.endpoint, pid: process.pid }));
   let pebble: PebbleServer | undefined;
+  let front: AcmeFront | undefined;
+  const embeddedCaFile = join(stateDir, EMBEDDED_CA_FILE);
   try {
     // Local only: the SDK finds dynalite through its standard endpoint variable, and
     // needs a region and some credentials, which dynalite ignores.
@@ -74,12 +79,24 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       dns = config.dns;
     } else {
       pebble = await startPebble({ stateDir: join(stateDir, 'pebble') });
-      const trustedCaFile = join(stateDir, 'pebble-listener-ca.pem');
-      await writeFile(trustedCaFile, pebble.listenerCaPem);
-      acme = { directoryUrl: pebble.directoryUrl, trustedCaFile };
+      // The embedded CA is pebble behind the ACME front, which adds ARI (renewalInfo),
+      // `replaces` and profiles; certloop talks to the front only.
+      front = await startAcmeFront({
+        upstream: { directoryUrl: pebble.directoryUrl, listenerCaPem: pebble.listenerCaPem },
+      });
+      const trustedCaFile = join(stateDir, 'acme-front-listener-ca.pem');
+      await writeFile(trustedCaFile, front.listenerCaPem);
+      // Where to reach the front's management API while this runner lives (ports change
+      // every run): `curl "$(jq -r .managementUrl <state>/embedded-ca.json)/certificates"`.
+      await writeFile(
+        embeddedCaFile,
+        JSON.stringify({ directoryUrl: front.directoryUrl, managementUrl: front.managementUrl }),
+      );
+      acme = { directoryUrl: front.directoryUrl, trustedCaFile };
       dns = { challtestsrvUrl: pebble.challtestsrvUrl, challtestsrvDns: pebble.dnsServer };
-      logger.info('started the embedded pebble CA', {
-        directoryUrl: pebble.directoryUrl,
+      logger.info('started the embedded CA (pebble behind the ACME front: ARI and profiles)', {
+        directoryUrl: front.directoryUrl,
+        managementUrl: front.managementUrl,
         dnsServer: pebble.dnsServer,
       });
     }
@@ -105,6 +122,8 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       budget: DEFAULT_ORDER_BUDGET,
     };
     const runtime = composeRuntime(runtimeConfig, { logger });
+    // `certloop renew --ari-check` reads the issuers from here (CERTLOOP_ISSUERS form).
+    await writeFile(join(stateDir, LOCAL_ISSUERS_FILE), JSON.stringify(runtimeConfig.issuers));
 
     for (const certificate of config.certificates) {
       await registerCertificate(runtime.registration, {
@@ -147,6 +166,8 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
     }
   } finally {
     await rm(endpointFile, { force: true });
+    await rm(embeddedCaFile, { force: true });
+    await front?.stop();
     await pebble?.stop();
     await dynalite.close();
     logger.info('local mode stopped');

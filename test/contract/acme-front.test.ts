@@ -6,6 +6,7 @@ import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id
 import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { ChalltestsrvDns01Solver } from '../../src/adapters/local/challtestsrv-dns01-solver.js';
 import { MemorySecretStore } from '../../src/adapters/memory/memory-secret-store.js';
+import { startAcmeFront } from '../../src/local/acme-front.js';
 import { type AcmeFrontFixture, useAcmeFront } from '../support/acme-front.js';
 import { uniqueLabel } from '../support/pebble.js';
 
@@ -393,5 +394,29 @@ describe('the ACME front with ARI and profiles turned off, before a default pebb
       profile: 'anything-goes',
       status: 'valid',
     });
+  });
+
+  it('stop() answers held renewalInfo requests by closing them and closes both listeners', async () => {
+    const { pebble } = fixture();
+    const front = await startAcmeFront({
+      upstream: { directoryUrl: pebble.directoryUrl, listenerCaPem: pebble.listenerCaPem },
+    });
+    front.setRenewalInfoFault({ fault: 'timeout' });
+    const origin = new URL(front.directoryUrl).origin;
+    const held = httpsGet(
+      `${origin}/renewal-info/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE`,
+      front.listenerCaPem,
+    );
+    const heldOutcome = held.then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    await front.stop();
+    expect(await heldOutcome).toMatch(/socket hang up|ECONNRESET/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await expect(httpsGet(front.directoryUrl, front.listenerCaPem)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(fetch(`${front.managementUrl}/orders`)).rejects.toThrow();
   });
 });
