@@ -128,6 +128,16 @@ function jsonOf(answer: ForwardedAnswer): Record<string, unknown> | undefined {
   }
 }
 
+/** Learning from an answer never gets in the way of forwarding it. */
+function learnQuietly(learn: () => void): void {
+  try {
+    learn();
+  } catch {
+    // An answer the ledger cannot read (e.g. a certificate without an Authority Key
+    // Identifier, which has no ARI identifier): it is forwarded, not learned.
+  }
+}
+
 export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFront> {
   const profiles = options.profiles === undefined ? DEFAULT_PROFILES : options.profiles;
   const offered = profiles === null ? null : Object.keys(profiles).sort();
@@ -187,7 +197,7 @@ export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFro
         url,
         status: (typeof order.status === 'string' ? order.status : 'pending') as FrontOrderStatus,
       });
-      ledger.observeOrder(new URL(url).pathname, order);
+      learnQuietly(() => ledger.observeOrder(new URL(url).pathname, order));
     } else {
       ledger.recordOrder(fields, account, {
         status: 'refused',
@@ -234,14 +244,14 @@ export async function startAcmeFront(options: AcmeFrontOptions): Promise<AcmeFro
     if (method === 'POST' && answer.status === 200) {
       const type = headerOf(answer, 'content-type') ?? '';
       if (/^application\/pem-certificate-chain/i.test(type)) {
-        try {
-          ledger.observeCertificate(pathname, answer.body.toString('utf8'), jwsKid(body));
-        } catch {
-          // A certificate without an ARI identifier (no AKI): nothing to serve for it.
-        }
+        learnQuietly(() =>
+          ledger.observeCertificate(pathname, answer.body.toString('utf8'), jwsKid(body)),
+        );
       } else {
         const order = jsonOf(answer);
-        if (order && typeof order.finalize === 'string') ledger.observeOrder(pathname, order);
+        if (order && typeof order.finalize === 'string') {
+          learnQuietly(() => ledger.observeOrder(pathname, order));
+        }
       }
     }
     send(res, answer);

@@ -33,11 +33,16 @@
  * arrival order, which concurrency can change a little between runs.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Agent, createServer, request as httpsRequest, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  createUpstream,
+  type ForwardedAnswer,
+  readBody,
+} from '../../src/local/acme-front/upstream.js';
 import { seededRandom } from './manual-clock.js';
 import { makeLocalhostCertificate } from './tls-peers.js';
 
@@ -187,21 +192,6 @@ interface ArmedRule {
   left: number;
 }
 
-interface ForwardedAnswer {
-  status: number;
-  headers: Array<[string, string]>;
-  body: Buffer;
-}
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'content-length',
-  'upgrade',
-  'proxy-connection',
-]);
-
 async function makeListenerCertificate(): Promise<{ certPem: string; keyPem: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'certloop-fault-proxy-'));
   try {
@@ -239,15 +229,6 @@ function stepsOf(rule: FaultRule): '*' | readonly AcmeStep[] {
   return typeof rule.step === 'string' ? [rule.step as AcmeStep] : (rule.step as AcmeStep[]);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /** The names of a newOrder from its JWS payload (identifiers only; nothing else is read). */
 function newOrderNames(body: Buffer): string[] | undefined {
   try {
@@ -266,12 +247,11 @@ function newOrderNames(body: Buffer): string[] | undefined {
 }
 
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
-  const upstreamDirectory = new URL(options.upstreamDirectoryUrl);
-  const upstreamOrigin = upstreamDirectory.origin;
-  const upstreamHost = upstreamDirectory.host;
+  // Forwarding and URL rewriting are shared with the ACME front (src/local/acme-front/).
+  const upstream = createUpstream(options.upstreamDirectoryUrl, options.upstreamCaPem);
+  const upstreamDirectory = upstream.directory;
   const clock = options.clock ?? Date.now;
   const { certPem, keyPem } = await makeListenerCertificate();
-  const upstreamAgent = new Agent({ ca: options.upstreamCaPem, keepAlive: true });
 
   const log: ProxyLogEntry[] = [];
   const rules: ArmedRule[] = [];
@@ -284,14 +264,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   /** Paths of the directory's newNonce / newAccount / newOrder (learned from pebble). */
   const endpoints = new Map<string, AcmeStep>();
   let origin = '';
-  let rewrites = 0;
-
-  const rewrite = (text: string): string => {
-    if (!text.includes(upstreamOrigin)) return text;
-    const parts = text.split(upstreamOrigin);
-    rewrites += parts.length - 1;
-    return parts.join(origin);
-  };
 
   const classify = (method: string, path: string): AcmeStep => {
     const pathname = path.split('?')[0] ?? path;
@@ -309,54 +281,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (lower.startsWith('/my-account')) return 'account';
     return method === 'HEAD' ? 'newNonce' : 'other';
   };
-
-  /** Forwards one request to pebble and reads the whole answer, with URLs rewritten. */
-  const forward = (req: IncomingMessage, body: Buffer): Promise<ForwardedAnswer> =>
-    new Promise((resolve, reject) => {
-      const method = req.method ?? 'GET';
-      const headers: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(req.headers as IncomingHttpHeaders)) {
-        if (value === undefined || HOP_BY_HOP.has(name)) continue;
-        headers[name] = value;
-      }
-      // Signed POSTs must keep the Host their JWS `url` names; the rest go as pebble's own.
-      if (method !== 'POST') headers.host = upstreamHost;
-      if (body.length > 0) headers['content-length'] = String(body.length);
-      const upstream = httpsRequest(
-        {
-          host: upstreamDirectory.hostname,
-          port: upstreamDirectory.port,
-          method,
-          path: req.url ?? '/',
-          headers,
-          agent: upstreamAgent,
-          timeout: 30_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            let answer = Buffer.concat(chunks);
-            const type = String(res.headers['content-type'] ?? '');
-            if (/json|text|pem/i.test(type) && answer.length > 0) {
-              answer = Buffer.from(rewrite(answer.toString('utf8')), 'utf8');
-            }
-            const out: Array<[string, string]> = [];
-            for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-              const name = res.rawHeaders[i] ?? '';
-              const value = res.rawHeaders[i + 1] ?? '';
-              if (HOP_BY_HOP.has(name.toLowerCase())) continue;
-              out.push([name, rewrite(value)]);
-            }
-            resolve({ status: res.statusCode ?? 502, headers: out, body: answer });
-          });
-        },
-      );
-      upstream.on('timeout', () => upstream.destroy(new Error('pebble did not answer in 30 s')));
-      upstream.on('error', reject);
-      upstream.end(body.length > 0 ? body : undefined);
-    });
 
   /** Learns which order the URLs in an answer belong to. */
   const learn = (info: RequestInfo, answer: ForwardedAnswer): void => {
@@ -425,32 +349,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     return candidates.at(-1)?.make(draw);
   };
 
-  const freshNonce = async (): Promise<string | undefined> => {
-    const noncePath = [...endpoints].find(([, step]) => step === 'newNonce')?.[0];
-    if (!noncePath) return undefined;
-    return new Promise((resolve) => {
-      const req = httpsRequest(
-        {
-          host: upstreamDirectory.hostname,
-          port: upstreamDirectory.port,
-          method: 'HEAD',
-          path: noncePath,
-          headers: { host: upstreamHost },
-          agent: upstreamAgent,
-          timeout: 10_000,
-        },
-        (res) => {
-          res.resume();
-          const nonce = res.headers['replay-nonce'];
-          resolve(typeof nonce === 'string' ? nonce : undefined);
-        },
-      );
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(undefined));
-      req.end();
-    });
-  };
-
   const send = (res: ServerResponse, entry: ProxyLogEntry, answer: ForwardedAnswer): void => {
     if (res.destroyed || res.writableEnded) return;
     const flat: string[] = [];
@@ -485,7 +383,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const started = Date.now();
     const method = (req.method ?? 'GET').toUpperCase();
     const path = req.url ?? '/';
-    const body = await readBody(req);
+    const body = await readBody(req, Number.POSITIVE_INFINITY);
     const step = classify(method, path);
     const pathname = path.split('?')[0] ?? path;
     let subject = subjects.get(pathname);
@@ -535,7 +433,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return;
       }
       case 'badNonce': {
-        const nonce = await freshNonce();
+        const nonce = await upstream.freshNonce();
         send(
           res,
           entry,
@@ -560,7 +458,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
     let answer: ForwardedAnswer;
     try {
-      answer = await forward(req, body);
+      answer = await upstream.forward(req, body);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       answer = problem(502, 'serverInternal', `fault proxy: pebble unreachable (${reason})`);
@@ -596,35 +494,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   });
   const port = (server.address() as AddressInfo).port;
   origin = `https://${LOOPBACK}:${port}`;
+  upstream.setOrigin(origin);
 
   // Learn the directory's endpoints (their paths classify requests).
-  const directory = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: upstreamDirectory.hostname,
-        port: upstreamDirectory.port,
-        path: upstreamDirectory.pathname,
-        headers: { host: upstreamHost },
-        agent: upstreamAgent,
-        timeout: 10_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-          } catch (error) {
-            reject(error);
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('pebble directory did not answer')));
-    req.on('error', reject);
-    req.end();
-  });
+  const directory = await upstream.fetchDirectory();
   for (const [name, step] of [
     ['newNonce', 'newNonce'],
     ['newAccount', 'newAccount'],
@@ -641,7 +514,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     caPem: certPem,
     log,
     get rewrites() {
-      return rewrites;
+      return upstream.rewrites;
     },
     inject(rule) {
       rules.push({ rule, left: rule.times ?? 1 });
@@ -668,7 +541,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         for (const socket of sockets) socket.destroy();
         server.closeAllConnections?.();
         await closed;
-        upstreamAgent.destroy();
+        upstream.destroy();
       })();
       return stopping;
     },
