@@ -27,6 +27,8 @@ function reportRotationFailure(logger: StructuredLogger, error: Error): void {
 export const LOCAL_ENDPOINT_FILE = 'endpoint.json';
 /** The issuers local mode runs with (CERTLOOP_ISSUERS form), for `certloop renew --ari-check`. */
 export const LOCAL_ISSUERS_FILE = 'issuers.json';
+/** Lifetime of the embedded CA's certificates: 90 days. */
+export const EMBEDDED_CA_LIFETIME_SECONDS = 90 * 86_400;
 /** Written into the state folder while the embedded CA runs: its directory and management URLs. */
 export const EMBEDDED_CA_FILE = 'embedded-ca.json';
 
@@ -78,7 +80,12 @@ export async function runLocal(options: LocalRunOptions): Promise<void> {
       acme = config.acme;
       dns = config.dns;
     } else {
-      pebble = await startPebble({ stateDir: join(stateDir, 'pebble') });
+      // 90-day certificates, like Let's Encrypt's `classic` profile, so the status table
+      // shows the renewal rules and windows a real fleet has (pebble's default is 5 years).
+      pebble = await startPebble({
+        stateDir: join(stateDir, 'pebble'),
+        certificateValidityPeriod: EMBEDDED_CA_LIFETIME_SECONDS,
+      });
       // The embedded CA is pebble behind the ACME front, which adds ARI (renewalInfo),
       // `replaces` and profiles; certloop talks to the front only.
       front = await startAcmeFront({
