@@ -39,6 +39,8 @@ export interface AcmeClientCaOptions {
   polling?: { attempts?: number; minDelayMs?: number; maxDelayMs?: number };
   /** Timeout of one HTTP request to the CA. Default 30 s. */
   requestTimeoutMs?: number;
+  /** Timeout of a renewal information read (never urgent). Default 10 s. */
+  renewalInfoTimeoutMs?: number;
 }
 
 const ORDER_STATUSES: readonly OrderStatus[] = [
@@ -90,6 +92,7 @@ export class AcmeClientCa implements AcmeCa {
     this.#agent = acmeAgent(options.trustedCaPem);
     this.#directory = new AcmeDirectory({
       directoryUrl: options.directoryUrl,
+      ...(options.renewalInfoTimeoutMs ? { requestTimeoutMs: options.renewalInfoTimeoutMs } : {}),
       ...(this.#agent ? { agent: this.#agent } : {}),
     });
   }
