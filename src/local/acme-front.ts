@@ -5,16 +5,20 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwsKid, newOrderFields } from './acme-front/jws.js';
+import { FrontLedger, type FrontOrderStatus, type WindowMove } from './acme-front/ledger.js';
 import {
-  type FrontCertificate,
-  FrontLedger,
-  type FrontOrder,
-  type FrontOrderStatus,
-  type WindowMove,
-} from './acme-front/ledger.js';
-import { parseWindowMove, startManagementServer } from './acme-front/management.js';
+  type ManagementOperations,
+  parseWindowMove,
+  startManagementServer,
+} from './acme-front/management.js';
 import { type RenewalInfoFaultSetting, RenewalInfoResource } from './acme-front/renewal-info.js';
-import { createUpstream, type ForwardedAnswer, headerOf, readBody } from './acme-front/upstream.js';
+import {
+  createUpstream,
+  type ForwardedAnswer,
+  headerOf,
+  readBody,
+  sendAnswer as send,
+} from './acme-front/upstream.js';
 import { makeListenerCertificate } from './listener-certificate.js';
 
 export type { FrontCertificate, FrontOrder, WindowMove } from './acme-front/ledger.js';
@@ -66,20 +70,13 @@ export interface AcmeFrontOptions {
   clock?: () => number;
 }
 
-export interface AcmeFront {
+export interface AcmeFront extends ManagementOperations {
   /** `https://127.0.0.1:<port>/dir`. */
   directoryUrl: string;
   /** The front's self-signed listener certificate: trust it to talk to the front. */
   listenerCaPem: string;
   /** `http://127.0.0.1:<port>`, the management API. */
   managementUrl: string;
-  certificates(): FrontCertificate[];
-  orders(): FrontOrder[];
-  moveWindows(request: { serials: string[]; window: WindowMove }): {
-    moved: string[];
-    unknown: string[];
-  };
-  setRenewalInfoFault(setting: RenewalInfoFaultSetting): RenewalInfoFaultSetting;
   /** Closes both listeners and every held request; holds no timers. Idempotent. */
   stop(): Promise<void>;
 }
@@ -105,15 +102,6 @@ function problem(status: number, type: string, detail: string, nonce?: string): 
     ],
     body: Buffer.from(JSON.stringify({ type, detail, status }), 'utf8'),
   };
-}
-
-function send(res: ServerResponse, answer: ForwardedAnswer): void {
-  if (res.destroyed || res.writableEnded) return;
-  const flat: string[] = [];
-  for (const [name, value] of answer.headers) flat.push(name, value);
-  flat.push('Content-Length', String(answer.body.length));
-  res.writeHead(answer.status, flat);
-  res.end(answer.body);
 }
 
 function jsonOf(answer: ForwardedAnswer): Record<string, unknown> | undefined {

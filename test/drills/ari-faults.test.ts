@@ -15,10 +15,6 @@
  * test/drills/ari-faults.test.ts (about 20 s).
  */
 import { describe, expect, it } from 'vitest';
-import { AcmeClientCa } from '../../src/adapters/acme/acme-client-ca.js';
-import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
-import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
-import { ChalltestsrvDns01Solver } from '../../src/adapters/local/challtestsrv-dns01-solver.js';
 import { MemoryRecordStore } from '../../src/adapters/memory/memory-record-store.js';
 import { MemorySecretStore } from '../../src/adapters/memory/memory-secret-store.js';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
@@ -26,12 +22,11 @@ import { ARI_LATEST_EXTRA } from '../../src/core/renewal-info.js';
 import { lifetimeRenewalTime } from '../../src/core/renewal-window.js';
 import { DAY, HOUR, MINUTE } from '../../src/core/time.js';
 import type { RenewalInfoFault } from '../../src/local/acme-front.js';
-import { useAcmeFront } from '../support/acme-front.js';
+import { frontIssuance, useAcmeFront } from '../support/acme-front.js';
 import { engineTick } from '../support/engine-tick.js';
-import { ManualClock, seededRandom } from '../support/manual-clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { uniqueLabel } from '../support/pebble.js';
 import { aRecord } from '../support/record-builder.js';
-import { silentLogger } from '../support/test-loggers.js';
 
 const LIFETIME = 90 * DAY;
 const FAULTS: Array<[RenewalInfoFault, RegExp]> = [
@@ -53,37 +48,15 @@ describe('drill R7: renewal information faults leave the lifetime rule in force'
       f.front.setRenewalInfoFault({ fault });
       const clock = new ManualClock(Date.now());
       const records = new MemoryRecordStore();
-      const secrets = new MemorySecretStore();
-      const ca = new AcmeClientCa({
-        directoryUrl: f.directoryUrl,
-        trustedCaPem: f.listenerCaPem,
-        secrets,
-        keys: new NodeKeyFactory(),
-        renewalInfoTimeoutMs: 1000,
-        polling: { attempts: 20, minDelayMs: 100, maxDelayMs: 500 },
+      const deps = frontIssuance(f, {
+        records,
+        secrets: new MemorySecretStore(),
+        clock,
+        owner: 'r7',
+        seed: 7,
+        ca: { renewalInfoTimeoutMs: 1000 },
       });
-      const tick = () =>
-        engineTick(
-          {
-            records,
-            secrets,
-            issuers: () => ca,
-            dns: new ChalltestsrvDns01Solver({
-              managementUrl: f.challtestsrvUrl,
-              dnsServer: f.dnsServer,
-            }),
-            keys: new NodeKeyFactory(),
-            clock,
-            logger: silentLogger,
-            random: seededRandom(7),
-            policy: { allowedSuffixes: ['example.test'], maxNames: 100 },
-            owner: 'r7',
-            leaseMs: 15 * MINUTE,
-            concurrency: 2,
-            ariCertificateId: ariCertificateIdOf,
-          },
-          { batchSize: 10, maxRecords: 10 },
-        );
+      const tick = () => engineTick(deps, { batchSize: 10, maxRecords: 10 });
       const id = `r7-${fault}`;
       await records.create(
         aRecord({ id, domains: [`${uniqueLabel('r7')}.example.test`], nextAttemptAt: clock.now() }),
@@ -130,32 +103,13 @@ describe('drill R7: renewal information faults leave the lifetime rule in force'
     f.front.setRenewalInfoFault({ fault: '5xx', count: 1 });
     const clock = new ManualClock(Date.now());
     const records = new MemoryRecordStore();
-    const secrets = new MemorySecretStore();
-    const ca = new AcmeClientCa({
-      directoryUrl: f.directoryUrl,
-      trustedCaPem: f.listenerCaPem,
-      secrets,
-      keys: new NodeKeyFactory(),
-      polling: { attempts: 20, minDelayMs: 100, maxDelayMs: 500 },
-    });
-    const deps = {
+    const deps = frontIssuance(f, {
       records,
-      secrets,
-      issuers: () => ca,
-      dns: new ChalltestsrvDns01Solver({
-        managementUrl: f.challtestsrvUrl,
-        dnsServer: f.dnsServer,
-      }),
-      keys: new NodeKeyFactory(),
+      secrets: new MemorySecretStore(),
       clock,
-      logger: silentLogger,
-      random: seededRandom(8),
-      policy: { allowedSuffixes: ['example.test'], maxNames: 100 },
       owner: 'r7-recover',
-      leaseMs: 15 * MINUTE,
-      concurrency: 2,
-      ariCertificateId: ariCertificateIdOf,
-    };
+      seed: 8,
+    });
     await records.create(
       aRecord({
         id: 'recover',

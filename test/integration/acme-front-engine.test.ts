@@ -13,58 +13,27 @@
  * invalid before any order, listing the offered ones.
  */
 import { describe, expect, it } from 'vitest';
-import { AcmeClientCa } from '../../src/adapters/acme/acme-client-ca.js';
-import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
-import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
-import { ChalltestsrvDns01Solver } from '../../src/adapters/local/challtestsrv-dns01-solver.js';
 import { MemoryRecordStore } from '../../src/adapters/memory/memory-record-store.js';
 import { MemorySecretStore } from '../../src/adapters/memory/memory-secret-store.js';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
 import { latestAriRenewal } from '../../src/core/renewal-info.js';
-import { DAY, HOUR, MINUTE } from '../../src/core/time.js';
+import { DAY, HOUR } from '../../src/core/time.js';
 import type { IssuanceDeps } from '../../src/services/issue-certificates.js';
-import { type AcmeFrontFixture, useAcmeFront } from '../support/acme-front.js';
+import { type AcmeFrontFixture, frontIssuance, useAcmeFront } from '../support/acme-front.js';
 import { engineTick } from '../support/engine-tick.js';
-import { ManualClock, seededRandom } from '../support/manual-clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { uniqueLabel } from '../support/pebble.js';
 import { aRecord } from '../support/record-builder.js';
-import { silentLogger } from '../support/test-loggers.js';
 
 function engine(fixture: () => AcmeFrontFixture) {
   const clock = new ManualClock(Date.now());
   const records = new MemoryRecordStore();
   const secrets = new MemorySecretStore();
-  let ca: AcmeClientCa | undefined;
-  const issuance = (): IssuanceDeps => {
-    const f = fixture();
-    ca ??= new AcmeClientCa({
-      directoryUrl: f.directoryUrl,
-      trustedCaPem: f.listenerCaPem,
-      secrets,
-      keys: new NodeKeyFactory(),
-      polling: { attempts: 20, minDelayMs: 100, maxDelayMs: 500 },
-    });
-    const theCa = ca;
-    return {
-      records,
-      secrets,
-      issuers: (name) => (name === 'default' ? theCa : undefined),
-      dns: new ChalltestsrvDns01Solver({
-        managementUrl: f.challtestsrvUrl,
-        dnsServer: f.dnsServer,
-      }),
-      keys: new NodeKeyFactory(),
-      clock,
-      logger: silentLogger,
-      random: seededRandom(3),
-      policy: { allowedSuffixes: ['example.test'], maxNames: 100 },
-      owner: 'front-e2e',
-      leaseMs: 15 * MINUTE,
-      concurrency: 4,
-      ariCertificateId: ariCertificateIdOf,
-    };
+  let deps: IssuanceDeps | undefined;
+  const tick = () => {
+    deps ??= frontIssuance(fixture(), { records, secrets, clock, owner: 'front-e2e', seed: 3 });
+    return engineTick(deps, { batchSize: 10, maxRecords: 10 });
   };
-  const tick = () => engineTick(issuance(), { batchSize: 10, maxRecords: 10 });
   const get = async (id: string) => (await records.get(id)) as CertificateRecord;
   return { clock, records, tick, get };
 }

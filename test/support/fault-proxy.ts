@@ -42,6 +42,7 @@ import {
   createUpstream,
   type ForwardedAnswer,
   readBody,
+  sendAnswer,
 } from '../../src/local/acme-front/upstream.js';
 import { seededRandom } from './manual-clock.js';
 import { makeLocalhostCertificate } from './tls-peers.js';
@@ -351,11 +352,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   const send = (res: ServerResponse, entry: ProxyLogEntry, answer: ForwardedAnswer): void => {
     if (res.destroyed || res.writableEnded) return;
-    const flat: string[] = [];
-    for (const [name, value] of answer.headers) flat.push(name, value);
-    flat.push('Content-Length', String(answer.body.length));
-    res.writeHead(answer.status, flat);
-    res.end(answer.body);
+    sendAnswer(res, answer);
     entry.status = answer.status;
     entry.answered = true;
   };

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 
 /**
@@ -192,4 +192,14 @@ export function createUpstream(directoryUrl: string, caPem: string): Upstream {
       agent.destroy();
     },
   };
+}
+
+/** Writes a forwarded (or made-up) answer, unless the client is gone. */
+export function sendAnswer(res: ServerResponse, answer: ForwardedAnswer): void {
+  if (res.destroyed || res.writableEnded) return;
+  const flat: string[] = [];
+  for (const [name, value] of answer.headers) flat.push(name, value);
+  flat.push('Content-Length', String(answer.body.length));
+  res.writeHead(answer.status, flat);
+  res.end(answer.body);
 }
