@@ -56,6 +56,7 @@ export function createWorkerHandler(runtime: Runtime, metrics: MetricsSink = new
       METRICS.failed,
       results.filter((o) => o.outcome === 'failed' || o.outcome === 'invalid').length,
     );
+    metrics.count(METRICS.renewalInfoFailures, results.filter((o) => o.renewalInfoFailed).length);
     metrics.flush();
     return processPartialResponse(
       event,

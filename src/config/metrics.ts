@@ -8,6 +8,8 @@ export const METRICS = {
   issued: 'CertificatesIssued',
   /** Attempts that failed and backed off, or became invalid (worker). */
   failed: 'CertificateFailures',
+  /** Renewal information (ARI) reads that failed; never a certificate failure (worker). */
+  renewalInfoFailures: 'RenewalInfoCheckFailures',
   /** Records found due by one planner run (planner). */
   dueBacklog: 'DueBacklog',
   /** Seconds the oldest due record has waited (planner). */

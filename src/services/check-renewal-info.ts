@@ -160,6 +160,7 @@ export async function renewalAfterIssuance(
       rule: record.current ? lifetimeRule(record.current) : ('two-thirds-of-lifetime' as const),
       ari: undefined,
       nextAttemptAt: renewAt,
+      renewalInfoFailed: false,
     };
   }
   const check = await gatherRenewalInfo(deps, { ...record, ari: undefined }, certId, now);
@@ -168,6 +169,7 @@ export async function renewalAfterIssuance(
     rule: check.decision.rule,
     ari: check.decision.ari,
     nextAttemptAt: nextLook(check.next, now),
+    renewalInfoFailed: check.failed,
   };
 }
 
@@ -192,5 +194,6 @@ export async function checkWithoutLease(
         : 'RenewalWindowUnchanged',
     detail: check.decision.detail,
     ...(check.next.nextAttemptAt !== undefined ? { nextAttemptAt: check.next.nextAttemptAt } : {}),
+    ...(check.failed ? { renewalInfoFailed: true } : {}),
   };
 }

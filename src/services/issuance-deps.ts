@@ -72,4 +72,6 @@ export interface RecordOutcome {
   detail?: string;
   nextAttemptAt?: Instant;
   serial?: string;
+  /** The CA's renewal information could not be read (its own backoff; not a certificate failure). */
+  renewalInfoFailed?: true;
 }

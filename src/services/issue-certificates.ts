@@ -308,6 +308,7 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
       reason: p.reason,
       serial: facts.serial,
       nextAttemptAt: renewal.nextAttemptAt,
+      ...(renewal.renewalInfoFailed ? { renewalInfoFailed: true } : {}),
     },
   );
 }
