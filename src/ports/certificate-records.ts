@@ -29,8 +29,11 @@ export interface DueRecordRef {
  *   record as stored (the re-read). It returns `undefined` when another live lease
  *   holds it or the record does not exist. The same owner does not re-enter a live lease.
  * - `findDue` returns records whose `nextAttemptAt <= now`, oldest first, at most
- *   `limit`, each with its `dueClass` and issuer; records without `nextAttemptAt` never appear. Its cost follows the number
- *   of due records, not the table size (no Scan).
+ *   `limit`, each with its `dueClass` and issuer; records without `nextAttemptAt` never
+ *   appear. With `classes`, only records whose stored `dueClass` is one of them (a record
+ *   stored without one is `order`). Its cost follows the number of due records read,
+ *   not the table size (no Scan); a `classes` query may read every due record to find
+ *   `limit` of them.
  * - `list` returns every record (operator views; not for the hot path).
  * - `delete` removes a record if present.
  * Errors: throttling or unavailability of the backing store surface as kind
@@ -46,7 +49,7 @@ export interface CertificateRecordStore {
     now: Instant,
     durationMs: number,
   ): Promise<CertificateRecord | undefined>;
-  findDue(now: Instant, limit: number): Promise<DueRecordRef[]>;
+  findDue(now: Instant, limit: number, classes?: readonly DueClass[]): Promise<DueRecordRef[]>;
   list(): Promise<CertificateRecord[]>;
   delete(id: string): Promise<void>;
 }

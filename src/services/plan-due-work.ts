@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CertloopError } from '../core/errors.js';
+import type { DueClass } from '../core/issuance-checks.js';
 import {
   type Admission,
   admissionSpan,
@@ -133,6 +134,14 @@ export const LEDGER_WRITE_ATTEMPTS = 4;
  * meets a wave of ordinary renewals therefore finishes later than its reported window,
  * but the CA's limit holds.
  *
+ * Work that needs no budget (dueClass `no-order`, and `replacing-order` of an exempt
+ * issuer) is admitted whatever the budget says. When the oldest `maxRecords` due records
+ * fill the answer and budgeted ones among them wait, a second query (`findDue` with
+ * those classes) finds the free work behind them, up to the run's limit: during a large
+ * onboarding, the first orders held by the budget would otherwise hide renewal
+ * information checks and exempt renewals that came due later. That query runs only in
+ * this case; an ordinary run makes one.
+ *
  * It writes no certificate record. A record it admitted stays in the ledger's in-flight
  * memory (inFlightKey: its id and the nextAttemptAt it was admitted at) for the budget's
  * slack, the time a worker has to place its order: a run in that time neither admits it
@@ -147,28 +156,37 @@ export async function admitDueWork(deps: AdmissionDeps, maxRecords: number): Pro
   // findDue answers oldest first; sorted again (stable) so that the admitted ones are the
   // earliest due whatever the store.
   const due = [...found].sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
-  // Work that places no order, and exempt replacing orders, needs no budget.
-  const noOrder = due.filter((ref) => ref.dueClass === 'no-order');
-  const exempt = due.filter(
-    (ref) => ref.dueClass === 'replacing-order' && deps.exemptIssuers?.has(ref.issuer ?? ''),
-  );
-  const free = new Set([...noOrder, ...exempt]);
-  const budgeted = due.filter((ref) => !free.has(ref));
+  const isFree = (ref: DueRef) => freeOfBudget(ref, deps.exemptIssuers);
+  const free = due.filter(isFree);
+  const budgeted = due.filter((ref) => !isFree(ref));
   const claim: Claim =
     budgeted.length > 0
       ? await claimBudget(deps, now, budgeted)
       : { admission: undefined, admitted: [], inFlight: 0 };
   const heldByBudget = budgeted.length - claim.inFlight - claim.admitted.length;
+  // A full answer whose budgeted part waits (held, or in flight) may hide free work due
+  // later: a fleet onboarding thousands of first orders would otherwise keep its ARI
+  // checks and exempt renewals behind them for days. Those are looked for on their own.
+  const room = maxRecords - free.length - claim.admitted.length;
+  let foundBeyond = 0;
+  if (found.length >= maxRecords && room > 0 && heldByBudget + claim.inFlight > 0) {
+    const seen = new Set(due.map((ref) => ref.id));
+    const beyond = await deps.records.findDue(now, maxRecords, FREE_CLASSES);
+    const extra = beyond.filter((ref) => !seen.has(ref.id) && isFree(ref)).slice(0, room);
+    free.push(...extra);
+    foundBeyond = extra.length;
+  }
+  const noOrder = free.filter((ref) => ref.dueClass === 'no-order').length;
   const oldest = due.reduce((min, ref) => Math.min(min, ref.nextAttemptAt), now);
   const admitted = [...free, ...claim.admitted].sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
   return {
     now,
-    due: due.length,
+    due: due.length + foundBeyond,
     admitted: admitted.map((ref) => ({ id: ref.id, dueAt: ref.nextAttemptAt })),
     heldByBudget,
     inFlight: claim.inFlight,
-    noOrder: noOrder.length,
-    exemptOrders: exempt.length,
+    noOrder,
+    exemptOrders: free.length - noOrder,
     oldestDueSeconds: Math.round((now - oldest) / 1000),
     rule: claim.contended
       ? 'BudgetContended'
@@ -243,6 +261,15 @@ interface Claim {
 }
 
 type DueRef = Awaited<ReturnType<CertificateRecordStore['findDue']>>[number];
+
+/** The due classes that may be admitted without spending the budget. */
+const FREE_CLASSES: readonly DueClass[] = ['no-order', 'replacing-order'];
+
+/** Work that places no order, and replacing orders of exempt issuers, need no budget. */
+function freeOfBudget(ref: DueRef, exemptIssuers: ReadonlySet<string> | undefined): boolean {
+  if (ref.dueClass === 'no-order') return true;
+  return ref.dueClass === 'replacing-order' && (exemptIssuers?.has(ref.issuer ?? '') ?? false);
+}
 
 async function claimBudget(
   deps: AdmissionDeps,

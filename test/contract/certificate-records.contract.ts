@@ -5,6 +5,7 @@ import {
   shardFor,
 } from '../../src/core/certificate-record.js';
 import { CertloopError } from '../../src/core/errors.js';
+import type { DueClass } from '../../src/core/issuance-checks.js';
 import { DAY, HOUR, MINUTE } from '../../src/core/time.js';
 import type { CertificateRecordStore, DueRecordRef } from '../../src/ports/certificate-records.js';
 import { aFullRecord, aRecord } from '../support/record-builder.js';
@@ -285,6 +286,68 @@ export function describeCertificateRecordStoreContract(
             issuer: 'le',
           },
         ]);
+      });
+
+      it('with classes, returns only due records of those classes, oldest first, at most limit', async () => {
+        const current = {
+          serial: '0b',
+          notBefore: NOW - 60 * DAY,
+          notAfter: NOW + 30 * DAY,
+          domains: ['a.example.test'],
+          keyType: 'ec-p256' as const,
+          issuer: 'le',
+          issuedAt: NOW - 60 * DAY,
+        };
+        const ari = { certId: 'aki.0b', checkAt: NOW + HOUR, failures: 0 };
+        const firstOrders = Array.from({ length: 30 }, (_, i) =>
+          aRecord({ id: `secret/new-${i}.example.test`, nextAttemptAt: NOW - DAY + i }),
+        );
+        await createAll(store, [
+          ...firstOrders,
+          aRecord({
+            id: 'secret/renew.example.test',
+            issuer: 'le',
+            status: 'active',
+            current,
+            renewAt: NOW - HOUR,
+            ari,
+            nextAttemptAt: NOW - HOUR,
+          }),
+          aRecord({
+            id: 'secret/check.example.test',
+            issuer: 'le',
+            status: 'active',
+            current,
+            renewAt: NOW + DAY,
+            ari: { ...ari, checkAt: NOW - MINUTE },
+            nextAttemptAt: NOW - MINUTE,
+          }),
+          aRecord({
+            id: 'secret/later.example.test',
+            issuer: 'le',
+            status: 'active',
+            current,
+            renewAt: NOW + DAY,
+            ari: { ...ari, checkAt: NOW + MINUTE },
+            nextAttemptAt: NOW + MINUTE,
+          }),
+        ]);
+        const ids = async (limit: number, classes: DueClass[]) =>
+          (await store.findDue(NOW, limit, classes)).map((ref) => ref.id);
+        expect(await ids(10, ['no-order', 'replacing-order'])).toStrictEqual([
+          'secret/renew.example.test',
+          'secret/check.example.test',
+        ]);
+        expect(await ids(1, ['no-order', 'replacing-order'])).toStrictEqual([
+          'secret/renew.example.test',
+        ]);
+        expect(await ids(10, ['no-order'])).toStrictEqual(['secret/check.example.test']);
+        expect(await ids(3, ['order'])).toStrictEqual([
+          'secret/new-0.example.test',
+          'secret/new-1.example.test',
+          'secret/new-2.example.test',
+        ]);
+        expect(await ids(10, [])).toStrictEqual([]);
       });
 
       it('returns only records with nextAttemptAt <= now, oldest first', async () => {

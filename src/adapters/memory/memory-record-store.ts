@@ -1,6 +1,6 @@
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { CertloopError } from '../../core/errors.js';
-import { dueClass } from '../../core/issuance-checks.js';
+import { type DueClass, dueClass } from '../../core/issuance-checks.js';
 import type { Instant } from '../../core/time.js';
 import type { CertificateRecordStore, DueRecordRef } from '../../ports/certificate-records.js';
 
@@ -66,19 +66,24 @@ export class MemoryRecordStore implements CertificateRecordStore {
     return copy(stored);
   }
 
-  async findDue(now: Instant, limit: number): Promise<DueRecordRef[]> {
+  async findDue(
+    now: Instant,
+    limit: number,
+    classes?: readonly DueClass[],
+  ): Promise<DueRecordRef[]> {
     const wanted = Math.floor(limit);
     if (!(wanted >= 1)) return [];
     const due: DueRecordRef[] = [];
     for (const record of this.#records.values()) {
-      if (record.nextAttemptAt !== undefined && record.nextAttemptAt <= now) {
-        due.push({
-          id: record.id,
-          nextAttemptAt: record.nextAttemptAt,
-          dueClass: dueClass(record),
-          issuer: record.issuer,
-        });
-      }
+      if (record.nextAttemptAt === undefined || record.nextAttemptAt > now) continue;
+      const recordClass = dueClass(record);
+      if (classes && !classes.includes(recordClass)) continue;
+      due.push({
+        id: record.id,
+        nextAttemptAt: record.nextAttemptAt,
+        dueClass: recordClass,
+        issuer: record.issuer,
+      });
     }
     return due
       .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || compareIds(a.id, b.id))

@@ -360,4 +360,47 @@ describe('planDueWork with renewal information', () => {
     const queued = queue.items.map((item) => item.id);
     expect(queued.filter((id) => id.startsWith('new-'))).toHaveLength(2);
   });
+
+  it('finds checks and exempt renewals behind a full answer of first orders the budget holds', async () => {
+    const { deps, queue } = await fleet(new Set(['le']));
+    // 40 more first orders, due before everything else: the limit of 10 sees only them
+    for (let i = 0; i < 40; i++) {
+      await deps.records.create(aRecord({ id: `old-${i}`, nextAttemptAt: NOW - DAY + i }));
+    }
+    const report = await planDueWork(deps, 10);
+    const queued = queue.items.map((item) => item.id);
+    // the budget of 2 goes to the two oldest first orders; the other 8 places go to free work
+    expect(queued.filter((id) => id.startsWith('old-'))).toEqual(['old-0', 'old-1']);
+    expect(queued.filter((id) => !id.startsWith('old-'))).toHaveLength(8);
+    // the exempt renewals (due an hour ago) come before the checks (due a minute ago)
+    expect(queued.filter((id) => id.startsWith('renew-'))).toHaveLength(5);
+    expect(queued.filter((id) => id.startsWith('check-'))).toHaveLength(3);
+    expect(report).toMatchObject({ enqueued: 10, exemptOrders: 5, noOrder: 3, heldByBudget: 8 });
+  });
+
+  it('without an exempt issuer, looks behind held first orders only for checks', async () => {
+    const { deps, queue } = await fleet();
+    for (let i = 0; i < 40; i++) {
+      await deps.records.create(aRecord({ id: `old-${i}`, nextAttemptAt: NOW - DAY + i }));
+    }
+    await planDueWork(deps, 10);
+    const queued = queue.items.map((item) => item.id);
+    expect(queued.filter((id) => id.startsWith('check-'))).toHaveLength(5);
+    expect(queued.filter((id) => id.startsWith('renew-'))).toEqual([]);
+    expect(queued).toHaveLength(7);
+  });
+
+  it('makes one findDue call when the answer is not full', async () => {
+    const { deps } = await fleet(new Set(['le']));
+    let calls = 0;
+    const records = deps.records;
+    const counted = Object.assign(Object.create(Object.getPrototypeOf(records)), records);
+    const findDue = records.findDue.bind(records);
+    counted.findDue = (...args: Parameters<typeof findDue>) => {
+      calls += 1;
+      return findDue(...args);
+    };
+    await planDueWork({ ...deps, records: counted }, 100);
+    expect(calls).toBe(1);
+  });
 });
