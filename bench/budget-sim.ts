@@ -1,6 +1,8 @@
 /**
  * P4 CA budget simulation. Run: `npx tsx bench/budget-sim.ts [--quick] [--worker service|core]
- * [--worker-delay-seconds n] [--seed n]`. Prints the figures and the target verdicts.
+ * [--worker-delay-seconds n] [--seed n] [--days n] [--lifetime-hours h] [--ari-exempt]`, or
+ * `npx tsx bench/budget-sim.ts [--quick] --lifetimes` for the per-lifetime table. Prints the
+ * figures and the target verdicts.
  *
  * The scenario (the worst case: a whole fleet onboarded at once): `certificates`
  * certificates of 90 days are registered at day 0 through the real `registerCertificate`
@@ -50,6 +52,25 @@
  * longest wait of a renewal past its renewAt, planner runs that held work back.
  * Seeded (mulberry32, --seed, default 4): the same command prints the same figures.
  * Nothing prints key material: only counts and durations leave this module.
+ *
+ * Lifetimes and ARI (`--lifetime-hours h`, `--ari-exempt`, core worker only for ARI):
+ * `lifetimeMs` sets the certificates' lifetime (90 days, 45 days, 160 hours: Let's
+ * Encrypt's classic, tlsserver and shortlived profiles). With `ari`, the CA offers
+ * renewal information and exempts renewals that send `replaces` from its limits (Let's
+ * Encrypt): the worker applies the CA's window with the real `applyRenewalInfo` after
+ * each issuance (the CA's default window, the last 30th of the lifetime before the
+ * lifetime rule, as FakeAcmeCa answers), checks it again when the real `decideIssuance`
+ * says a check is due (the CA's Retry-After: `ariRetryAfterMs`, default 24 h, the most
+ * certloop accepts, so that the run stays short), and the planner gets the issuer as
+ * exempt: renewals are admitted outside the budget, first orders within it.
+ * Figures per lifetime: `maxBudgetedPer3h` (orders that count against the CA's limit:
+ * all of them without ARI, first orders with it), and `lateRenewals`: renewal orders
+ * placed after the replaced certificate became "at risk" for the CertificatesAtRisk
+ * alarm (`expiryRiskLimits`: under min(14 days, 1/3 of the lifetime) left, or the
+ * renewal time behind by more than 1/6 of the lifetime). Target: 0.
+ * A fleet whose steady state does not fit the budget (`fleetCapacity`, the capacity
+ * line of `certloop status`: 160-hour certificates without ARI need about 390 orders
+ * per 3 hours) is not simulated: `simulateLifetimes` reports the capacity figures.
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -62,13 +83,21 @@ import { MemoryRecordStore } from '../src/adapters/memory/memory-record-store.js
 import { MemorySecretStore } from '../src/adapters/memory/memory-secret-store.js';
 import { MemoryWorkQueue } from '../src/adapters/memory/memory-work-queue.js';
 import type { CertificateRecord } from '../src/core/certificate-record.js';
-import { decideIssuance } from '../src/core/issuance-checks.js';
+import { nextLook } from '../src/core/certificate-record.js';
+import { expiryRiskLimits } from '../src/core/expiry-risk.js';
+import { type FleetCapacity, fleetCapacity } from '../src/core/fleet-capacity.js';
+import { decideIssuance, replacedCertificate } from '../src/core/issuance-checks.js';
 import {
   DEFAULT_ORDER_BUDGET,
   maxInAnyWindow,
   type OrderBudget,
 } from '../src/core/renewal-budget.js';
-import { chooseRenewalTime } from '../src/core/renewal-window.js';
+import { applyRenewalInfo } from '../src/core/renewal-info.js';
+import {
+  chooseRenewalTime,
+  lifetimeRenewalTime,
+  type ValidityPeriod,
+} from '../src/core/renewal-window.js';
 import { DAY, HOUR, type Instant, MINUTE, type Random } from '../src/core/time.js';
 import type { AcmeCa } from '../src/ports/acme-ca.js';
 import type { LogFields, Logger } from '../src/ports/logger.js';
@@ -77,11 +106,12 @@ import { planDueWork } from '../src/services/plan-due-work.js';
 import { registerCertificate } from '../src/services/register-certificates.js';
 import { FakeAcmeCa } from '../test/support/fake-acme-ca.js';
 import { ManualClock, seededRandom } from '../test/support/manual-clock.js';
+import { aRecord } from '../test/support/record-builder.js';
 
 /** P4 targets. */
 export const P4_TARGETS = { latestRenewalFraction: 0.72 } as const;
 
-const LIFETIME = 90 * DAY;
+const DEFAULT_LIFETIME = 90 * DAY;
 const FULL_FLEET = 10_000;
 const PLANNER_PERIOD = 5 * MINUTE;
 const MAX_RECORDS_PER_TICK = 500;
@@ -101,6 +131,14 @@ export interface BudgetSimOptions {
   /** Delay between a planner run and the worker placing its orders. Default 0; at most the slack. */
   workerDelayMs?: number;
   seed?: number;
+  /** Lifetime of every certificate. Default 90 days. */
+  lifetimeMs?: number;
+  /** The CA offers ARI and exempts renewals that send `replaces` (core worker only). */
+  ari?: boolean;
+  /** The CA's Retry-After on renewal information. Default 24 h. */
+  ariRetryAfterMs?: number;
+  /** The planner's records per run. Default 500 (the deployed default). */
+  maxRecordsPerTick?: number;
 }
 
 export interface BudgetSimResult {
@@ -109,8 +147,16 @@ export interface BudgetSimResult {
   budget: OrderBudget;
   worker: SimWorker;
   workerDelayMs: number;
+  lifetimeMs: number;
+  ari: boolean;
   /** Most orders in any window of `budget.windowMs` (3 hours). */
   maxOrdersPer3h: number;
+  /** Most orders that count against the CA's limit (not exempt) in any window. */
+  maxBudgetedPer3h: number;
+  /** Renewal orders placed after the alarm's expiry-risk limits of the replaced certificate. */
+  lateRenewals: number;
+  /** Renewal information checks made (ARI only). */
+  ariChecks: number;
   /** Largest (renewal order placed - notBefore of the replaced certificate) / lifetime. */
   latestRenewalFraction: number;
   orders: number;
@@ -139,6 +185,7 @@ export function scaledBudget(certificates: number): OrderBudget {
 /** What the run knows about each certificate currently held by a record. */
 interface Held {
   notBefore: Instant;
+  notAfter: Instant;
   renewAt: Instant;
 }
 
@@ -172,6 +219,10 @@ export async function simulateBudget(options: BudgetSimOptions): Promise<BudgetS
   if (workerDelayMs < 0 || workerDelayMs > budget.slackMs) {
     throw new RangeError(`the worker delay must be between 0 and the slack (${budget.slackMs} ms)`);
   }
+  const lifetimeMs = options.lifetimeMs ?? DEFAULT_LIFETIME;
+  const ari = options.ari ?? false;
+  if (ari && worker !== 'core')
+    throw new RangeError('the ARI simulation runs with the core worker');
   const clock = new ManualClock();
   const start = clock.now();
   const end = start + options.days * DAY;
@@ -182,18 +233,23 @@ export async function simulateBudget(options: BudgetSimOptions): Promise<BudgetS
   const planLog = new PlanCounter();
 
   const orderTimes: Instant[] = [];
+  const budgetedTimes: Instant[] = [];
   const fractions: number[] = [];
   let maxRenewalWaitMs = 0;
+  let lateRenewals = 0;
   let lastFirstIssue = start;
   const held = new Map<string, Held>();
-  /** The worker places an order for record `id` now. */
-  const placed = (id: string): void => {
+  /** The worker places an order for record `id` now; `exempt` when it sends `replaces` to an exempt CA. */
+  const placed = (id: string, exempt = false): void => {
     const now = clock.now();
     orderTimes.push(now);
+    if (!exempt) budgetedTimes.push(now);
     const current = held.get(id);
     if (current) {
-      fractions.push((now - current.notBefore) / LIFETIME);
+      fractions.push((now - current.notBefore) / lifetimeMs);
       maxRenewalWaitMs = Math.max(maxRenewalWaitMs, now - current.renewAt);
+      const limits = expiryRiskLimits(current, current.renewAt);
+      if (now > Math.min(limits.nearExpiryAfter, limits.lateAfter ?? Infinity)) lateRenewals += 1;
     } else {
       lastFirstIssue = Math.max(lastFirstIssue, now);
     }
@@ -221,10 +277,16 @@ export async function simulateBudget(options: BudgetSimOptions): Promise<BudgetS
       `worker ${worker}${workerDelayMs > 0 ? ` after ${workerDelayMs / 1000} s` : ''}`,
   );
 
+  const context = { clock, records, random, placed, held, lifetimeMs };
+  const checks = { count: 0 };
   const work =
     worker === 'service'
-      ? serviceWorker({ clock, records, random, placed, held, idByDomain })
-      : coreWorker({ clock, records, random, placed, held });
+      ? serviceWorker({ ...context, idByDomain })
+      : coreWorker({
+          ...context,
+          ...(ari ? { ari: { retryAfterMs: options.ariRetryAfterMs ?? 24 * HOUR, checks } } : {}),
+        });
+  const exemptIssuers = ari ? new Set(['default']) : undefined;
 
   const pending: Array<{ at: Instant; ids: string[] }> = [];
   let nextPlan = start;
@@ -240,8 +302,16 @@ export async function simulateBudget(options: BudgetSimOptions): Promise<BudgetS
     if (nextPlan > end) break;
     clock.set(nextPlan);
     await planDueWork(
-      { records, queue, clock, logger: planLog, budget, control },
-      MAX_RECORDS_PER_TICK,
+      {
+        records,
+        queue,
+        clock,
+        logger: planLog,
+        budget,
+        control,
+        ...(exemptIssuers ? { exemptIssuers } : {}),
+      },
+      options.maxRecordsPerTick ?? MAX_RECORDS_PER_TICK,
     );
     const ids = queue.take(queue.items.length).map((item) => item.id);
     if (ids.length > 0) pending.push({ at: nextPlan + workerDelayMs, ids });
@@ -261,7 +331,12 @@ export async function simulateBudget(options: BudgetSimOptions): Promise<BudgetS
     budget,
     worker,
     workerDelayMs,
+    lifetimeMs,
+    ari,
     maxOrdersPer3h: maxInAnyWindow(orderTimes, budget.windowMs),
+    maxBudgetedPer3h: maxInAnyWindow(budgetedTimes, budget.windowMs),
+    lateRenewals,
+    ariChecks: checks.count,
     latestRenewalFraction: fractions.reduce((max, f) => Math.max(max, f), 0),
     orders: orderTimes.length,
     renewals: fractions.length,
@@ -278,15 +353,16 @@ interface WorkerContext {
   clock: ManualClock;
   records: MemoryRecordStore;
   random: Random;
-  placed: (id: string) => void;
+  placed: (id: string, exempt?: boolean) => void;
   held: Map<string, Held>;
+  lifetimeMs: number;
 }
 
 /** The real issuance service against the in-process CA; orders are seen at the CA. */
 function serviceWorker(
   context: WorkerContext & { idByDomain: Map<string, string> },
 ): (ids: string[]) => Promise<void> {
-  const { clock, records, random, placed, held, idByDomain } = context;
+  const { clock, records, random, placed, held, idByDomain, lifetimeMs } = context;
   /** The fake CA, telling the run which record each new order is for. */
   class WatchedCa extends FakeAcmeCa {
     override async placeOrder(request: { domains: string[] }) {
@@ -295,7 +371,7 @@ function serviceWorker(
       return super.placeOrder(request);
     }
   }
-  const ca: AcmeCa = new WatchedCa(clock, LIFETIME);
+  const ca: AcmeCa = new WatchedCa(clock, lifetimeMs);
   const deps: IssuanceDeps = {
     records,
     secrets: new MemorySecretStore(),
@@ -318,7 +394,11 @@ function serviceWorker(
         if (outcome.outcome === 'issued') {
           const record = await records.get(outcome.id);
           if (record?.current && record.renewAt !== undefined)
-            held.set(outcome.id, { notBefore: record.current.notBefore, renewAt: record.renewAt });
+            held.set(outcome.id, {
+              notBefore: record.current.notBefore,
+              notAfter: record.current.notAfter,
+              renewAt: record.renewAt,
+            });
         } else if (outcome.outcome !== 'rescheduled' && outcome.outcome !== 'skipped') {
           throw new Error(`simulated issuance of ${outcome.id} ended ${outcome.outcome}`);
         }
@@ -329,18 +409,57 @@ function serviceWorker(
 
 /**
  * The issuance service's record updates without its cryptography: lease, re-check with
- * the real `decideIssuance`, order now, a certificate from now for 90 days, the real
- * `chooseRenewalTime`, and the success write (lease released).
+ * the real `decideIssuance`, order now, a certificate from now for the lifetime, the
+ * real `chooseRenewalTime`, and the success write (lease released). With `ari`, the
+ * renewal information steps of the service on the CA's default window: the real
+ * `applyRenewalInfo` after issuance and at each check `decideIssuance` asks for.
  */
-function coreWorker(context: WorkerContext): (ids: string[]) => Promise<void> {
-  const { clock, records, random, placed, held } = context;
+function coreWorker(
+  context: WorkerContext & { ari?: { retryAfterMs: number; checks: { count: number } } },
+): (ids: string[]) => Promise<void> {
+  const { clock, records, random, placed, held, lifetimeMs, ari } = context;
   let serial = 0x1000;
+  /** The CA's answer for a certificate: its default window (as FakeAcmeCa's). */
+  const answer = (validity: ValidityPeriod) => ({
+    answer: {
+      window: {
+        start: lifetimeRenewalTime(validity, 1 / 30),
+        end: lifetimeRenewalTime(validity, 0),
+      },
+      retryAfterMs: ari?.retryAfterMs ?? 0,
+    },
+  });
   return async (ids) => {
     for (const id of ids) {
       const now = clock.now();
       const record = await records.acquireLease(id, 'budget-sim-worker', now, LEASE);
       if (!record) continue;
       const decision = decideIssuance(record, now);
+      if (decision.action === 'check-renewal-info' && ari && record.ari && record.current) {
+        ari.checks.count += 1;
+        const checked = applyRenewalInfo(
+          {
+            certId: record.ari.certId,
+            validity: record.current,
+            lifetimeRenewAt: lifetimeRenewalTime(record.current, record.renewJitter ?? 0),
+            previous: record.ari,
+            ...(record.renewAt !== undefined ? { previousRenewAt: record.renewAt } : {}),
+            now,
+            random,
+          },
+          answer(record.current),
+        );
+        const next: CertificateRecord = {
+          ...record,
+          ...(checked.ari ? { ari: checked.ari } : {}),
+          renewAt: checked.renewAt,
+          nextAttemptAt: nextLook({ ...record, ...checked }, now),
+          updatedAt: now,
+        };
+        delete next.lease;
+        await records.put(next, record.version);
+        continue;
+      }
       if (decision.action !== 'issue') {
         const next: CertificateRecord = {
           ...record,
@@ -351,35 +470,183 @@ function coreWorker(context: WorkerContext): (ids: string[]) => Promise<void> {
         await records.put(next, record.version);
         continue;
       }
-      placed(id);
+      placed(id, ari !== undefined && replacedCertificate(record) !== undefined);
       serial += 1;
-      const notBefore = now;
-      const notAfter = now + LIFETIME;
-      const renewal = chooseRenewalTime({ notBefore, notAfter }, random);
+      const validity = { notBefore: now, notAfter: now + lifetimeMs };
+      const renewal = chooseRenewalTime(validity, random);
+      const hex = serial.toString(16).padStart(8, '0');
+      const applied = ari
+        ? applyRenewalInfo(
+            { certId: `sim.${hex}`, validity, lifetimeRenewAt: renewal.renewAt, now, random },
+            answer(validity),
+          )
+        : undefined;
+      const renewAt = applied?.renewAt ?? renewal.renewAt;
       const next: CertificateRecord = {
         ...record,
         status: 'active',
         current: {
-          serial: serial.toString(16).padStart(8, '0'),
-          notBefore,
-          notAfter,
+          serial: hex,
+          ...validity,
           domains: record.domains,
           keyType: record.keyType,
           issuer: record.issuer,
           issuedAt: now,
         },
-        renewAt: renewal.renewAt,
+        renewAt,
         renewJitter: renewal.jitter,
-        nextAttemptAt: renewal.renewAt,
+        nextAttemptAt: renewAt,
         failures: 0,
         updatedAt: now,
       };
-      for (const field of ['statusMessage', 'lastError', 'order', 'forceRenewal', 'lease'] as const)
+      for (const field of [
+        'statusMessage',
+        'lastError',
+        'order',
+        'forceRenewal',
+        'lease',
+        'ari',
+      ] as const)
         delete next[field];
+      if (applied?.ari) {
+        next.ari = applied.ari;
+        next.nextAttemptAt = nextLook(next, now);
+      }
       await records.put(next, record.version);
-      held.set(id, { notBefore, renewAt: renewal.renewAt });
+      held.set(id, { ...validity, renewAt });
     }
   };
+}
+
+/** One lifetime of the per-lifetime P4 runs: simulated, or found not to fit the budget. */
+export interface LifetimeRun {
+  label: string;
+  lifetimeMs: number;
+  ari: boolean;
+  /** The steady state against the budget, as `certloop status` computes it. */
+  capacity: FleetCapacity;
+  /** Absent when the fleet does not fit the budget (nothing to simulate). */
+  result?: BudgetSimResult;
+}
+
+/** Let's Encrypt's profiles: classic (90 days), tlsserver (45 days), shortlived (160 hours). */
+export const P4_LIFETIMES = [
+  { label: '90 days', lifetimeMs: 90 * DAY, days: 180 },
+  { label: '45 days', lifetimeMs: 45 * DAY, days: 120 },
+  { label: '160 hours', lifetimeMs: 160 * HOUR, days: 30 },
+] as const;
+
+/**
+ * The steady state of a fleet of `certificates` of one lifetime against the budget, by
+ * the product's own rule (`fleetCapacity`): each certificate renewing at the lifetime
+ * rule (its jitter drawn), or, with ARI, inside the CA's default window and exempt.
+ */
+export function steadyStateCapacity(
+  certificates: number,
+  lifetimeMs: number,
+  ari: boolean,
+  budget: OrderBudget,
+  seed = 4,
+): FleetCapacity {
+  const random = seededRandom(seed);
+  const now = new ManualClock().now();
+  const records: CertificateRecord[] = [];
+  for (let i = 0; i < certificates; i++) {
+    const validity = { notBefore: now, notAfter: now + lifetimeMs };
+    const renewAt = ari
+      ? lifetimeRenewalTime(validity, random() / 30)
+      : chooseRenewalTime(validity, random).renewAt;
+    records.push({
+      ...aRecord({ id: `cert-${i}`, status: 'active', renewAt }),
+      current: {
+        serial: i.toString(16),
+        ...validity,
+        domains: ['a.example.test'],
+        keyType: 'ec-p256',
+        issuer: 'default',
+        issuedAt: now,
+      },
+      ...(ari ? { ari: { certId: `sim.${i}`, checkAt: renewAt, failures: 0 } } : {}),
+      version: 1,
+    });
+  }
+  return fleetCapacity(records, budget, new Set(ari ? ['default'] : []));
+}
+
+/**
+ * P4 per lifetime: for each of P4_LIFETIMES, without and with ARI (exempt renewals), the
+ * steady-state capacity, and the simulation of those that fit (core worker).
+ */
+export async function simulateLifetimes(options: {
+  certificates: number;
+  log: (message: string) => void;
+  seed?: number;
+}): Promise<LifetimeRun[]> {
+  const budget = scaledBudget(options.certificates);
+  const runs: LifetimeRun[] = [];
+  for (const lifetime of P4_LIFETIMES) {
+    for (const ari of [false, true]) {
+      const label = `${lifetime.label}${ari ? ', ARI exempt' : ''}`;
+      const capacity = steadyStateCapacity(options.certificates, lifetime.lifetimeMs, ari, budget);
+      if (!capacity.fits) {
+        options.log(
+          `${label}: does not fit (${capacity.ordersPerWindow.toFixed(1)} budgeted orders per 3 h > ${budget.orders}); not simulated`,
+        );
+        runs.push({ label, lifetimeMs: lifetime.lifetimeMs, ari, capacity });
+        continue;
+      }
+      const result = await simulateBudget({
+        certificates: options.certificates,
+        days: lifetime.days,
+        budget,
+        worker: 'core',
+        lifetimeMs: lifetime.lifetimeMs,
+        ari,
+        log: (message) => options.log(`${label}: ${message}`),
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      });
+      runs.push({ label, lifetimeMs: lifetime.lifetimeMs, ari, capacity, result });
+    }
+  }
+  return runs;
+}
+
+/** The per-lifetime table: one row per run, with its verdicts. */
+export function lifetimeTable(runs: readonly LifetimeRun[]): string {
+  const table = new Table({
+    head: [
+      'P4 lifetime',
+      'steady state (budgeted / exempt per 3 h)',
+      'budgeted orders, most in 3 h',
+      'all orders, most in 3 h',
+      'late renewals (at risk first)',
+      'longest wait',
+      'latest renewal (fraction)',
+      'onboarding',
+      'Result',
+    ],
+  });
+  for (const run of runs) {
+    const steady = `${run.capacity.ordersPerWindow.toFixed(1)} / ${run.capacity.exemptPerWindow.toFixed(1)}`;
+    const r = run.result;
+    if (!r) {
+      table.push([run.label, steady, 'does not fit', '', '', '', '', '', 'n/a (status warns)']);
+      continue;
+    }
+    const ok = r.maxBudgetedPer3h <= r.budget.orders && r.lateRenewals === 0;
+    table.push([
+      run.label,
+      steady,
+      `${r.maxBudgetedPer3h} (<= ${r.budget.orders})`,
+      String(r.maxOrdersPer3h),
+      `${r.lateRenewals} of ${r.renewals}`,
+      hours(Math.max(0, r.maxRenewalWaitMs)),
+      r.latestRenewalFraction.toFixed(4),
+      hours(r.onboardingMs),
+      ok ? 'PASS' : 'MISS',
+    ]);
+  }
+  return table.toString();
 }
 
 // ---------------------------------------------------------------- standalone entry
@@ -398,6 +665,21 @@ function hours(ms: number): string {
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--lifetimes')) {
+    const began = performance.now();
+    const runs = await simulateLifetimes({
+      certificates: quick ? 1_000 : FULL_FLEET,
+      log: (message) => console.error(`[budget-sim] ${message}`),
+    });
+    console.log(
+      `P4 per lifetime: ${quick ? '1,000 (--quick, budget scaled)' : '10,000'} certificates, ` +
+        `${((performance.now() - began) / 1000).toFixed(1)} s`,
+    );
+    console.log(lifetimeTable(runs));
+    return;
+  }
+  const lifetimeHours = argument('lifetime-hours');
+  const ari = process.argv.includes('--ari-exempt');
   const workerArg = argument('worker');
   if (workerArg !== undefined && workerArg !== 'service' && workerArg !== 'core')
     throw new Error('--worker is service or core');
@@ -406,11 +688,13 @@ async function main(): Promise<void> {
   const log = (message: string) => console.error(`[budget-sim] ${message}`);
   const result = await simulateBudget({
     certificates: quick ? 1_000 : FULL_FLEET,
-    days: 180,
+    days: Number(argument('days') ?? 180),
     log,
     ...(workerArg ? { worker: workerArg } : {}),
     ...(delay !== undefined ? { workerDelayMs: Number(delay) * 1000 } : {}),
     ...(seed !== undefined ? { seed: Number(seed) } : {}),
+    ...(lifetimeHours !== undefined ? { lifetimeMs: Number(lifetimeHours) * HOUR } : {}),
+    ...(ari ? { ari: true, worker: 'core' as const } : {}),
   });
   const pass = (ok: boolean) => (ok ? 'PASS' : 'MISS');
   const table = new Table({ head: ['Figure', 'Measured', 'Target', 'Result'] });
@@ -427,6 +711,18 @@ async function main(): Promise<void> {
       `<= ${P4_TARGETS.latestRenewalFraction}`,
       pass(result.latestRenewalFraction <= P4_TARGETS.latestRenewalFraction),
     ],
+    [
+      'budgeted orders, most in 3 h (ARI: exempt renewals left out)',
+      String(result.maxBudgetedPer3h),
+      `<= ${result.budget.orders}`,
+      pass(result.maxBudgetedPer3h <= result.budget.orders),
+    ],
+    [
+      'late renewals (at risk for the alarm before the order)',
+      `${result.lateRenewals}`,
+      '0',
+      pass(result.lateRenewals === 0),
+    ],
     ['orders (renewals)', `${result.orders} (${result.renewals})`, '', ''],
     ['onboarding (all first certificates)', hours(result.onboardingMs), '', ''],
     ['longest renewal wait past renewAt', hours(result.maxRenewalWaitMs), '', ''],
@@ -438,7 +734,8 @@ async function main(): Promise<void> {
     ],
   );
   console.log(
-    `P4 CA budget simulation: ${result.certificates} certificates of 90 days, ${result.days} days, ` +
+    `P4 CA budget simulation: ${result.certificates} certificates of ${hours(result.lifetimeMs)}` +
+      `${result.ari ? ' (ARI, renewals exempt)' : ''}, ${result.days} days, ` +
       `${result.budget.orders} orders / ${result.budget.windowMs / HOUR} h, worker ${result.worker}` +
       `${quick ? ' (--quick: budget scaled to the fleet)' : ''}, ${(result.wallMs / 1000).toFixed(1)} s`,
   );

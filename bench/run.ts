@@ -43,7 +43,10 @@
  *   certificates of 90 days (1,000 with --quick, budget scaled to the fleet) over 180
  *   simulated days, the real planner every 5 minutes on a manual clock. Keys
  *   budget.maxOrdersPer3h (target <= the budget, 300) and budget.latestRenewalFraction
- *   (target <= 0.72).
+ *   (target <= 0.72). Then per lifetime (90 days, 45 days, 160 hours), without and with
+ *   ARI-exempt renewals (`simulateLifetimes`): budget.lifetimes, each with the most
+ *   budgeted orders in any 3 h (target <= the budget) and the late renewals (target 0);
+ *   a fleet whose steady state does not fit the budget is reported, not simulated.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -73,7 +76,7 @@ import { DAY } from '../src/core/time.js';
 import { startDynalite } from '../src/local/dynalite-server.js';
 import { aRecord, RECORD_CREATED_AT } from '../test/support/record-builder.js';
 import { measureBatchIssue } from './batch-issue.js';
-import { P4_TARGETS, simulateBudget } from './budget-sim.js';
+import { lifetimeTable, P4_TARGETS, simulateLifetimes } from './budget-sim.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');
@@ -486,11 +489,26 @@ async function main(): Promise<void> {
   );
 
   const p4Started = performance.now();
-  const sim = await simulateBudget({ certificates: QUICK ? 1_000 : 10_000, days: 180, log });
+  const lifetimes = await simulateLifetimes({ certificates: QUICK ? 1_000 : 10_000, log });
   log(`P4 took ${seconds(p4Started)}`);
+  const sim = lifetimes.find((run) => run.lifetimeMs === 90 * DAY && !run.ari)?.result;
+  if (!sim) throw new Error('P4: the 90-day fleet without ARI was not simulated');
   json.budget = {
     maxOrdersPer3h: sim.maxOrdersPer3h,
     latestRenewalFraction: Number(sim.latestRenewalFraction.toFixed(4)),
+    lifetimes: lifetimes.map((run) => ({
+      label: run.label,
+      budgetedPerWindow: Number(run.capacity.ordersPerWindow.toFixed(1)),
+      fits: run.capacity.fits,
+      ...(run.result
+        ? {
+            maxBudgetedPer3h: run.result.maxBudgetedPer3h,
+            maxOrdersPer3h: run.result.maxOrdersPer3h,
+            lateRenewals: run.result.lateRenewals,
+            renewals: run.result.renewals,
+          }
+        : {}),
+    })),
   };
   rows.push(
     [
@@ -511,6 +529,7 @@ async function main(): Promise<void> {
   table.push(...rows);
   console.log(QUICK ? `certloop bench (--quick: ${large} records, not 100k)` : 'certloop bench');
   console.log(table.toString());
+  console.log(lifetimeTable(lifetimes));
 
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });

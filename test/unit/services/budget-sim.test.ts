@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { scaledBudget, simulateBudget } from '../../../bench/budget-sim.js';
-import { MINUTE } from '../../../src/core/time.js';
+import { scaledBudget, simulateBudget, steadyStateCapacity } from '../../../bench/budget-sim.js';
+import { DAY, HOUR, MINUTE } from '../../../src/core/time.js';
 
 const quiet = () => {};
 
@@ -48,6 +48,39 @@ describe('the P4 budget simulation (bench/budget-sim.ts) at a small size', () =>
     expect(figures(service)).toEqual(figures(core));
     expect(figures(again)).toEqual(figures(core));
     expect(service.maxOrdersPer3h).toBeLessThanOrEqual(service.budget.orders);
+  });
+
+  it('160-hour certificates: without ARI the steady state does not fit the budget, with exempt renewals it does', () => {
+    const budget = scaledBudget(10_000);
+    const plain = steadyStateCapacity(10_000, 160 * HOUR, false, budget);
+    expect(plain.fits).toBe(false);
+    expect(plain.ordersPerWindow).toBeGreaterThan(380);
+    const ari = steadyStateCapacity(10_000, 160 * HOUR, true, budget);
+    expect(ari.fits).toBe(true);
+    expect(ari.ordersPerWindow).toBe(0);
+    expect(ari.exemptPerWindow).toBeGreaterThan(380);
+    expect(steadyStateCapacity(10_000, 90 * DAY, false, budget).fits).toBe(true);
+  });
+
+  it('160-hour certificates with ARI: renewals come due during the onboarding, behind a backlog larger than a planner run, and none is late', async () => {
+    // 300 certificates at 9 first orders per 3 h 10 min: 4.4 days of onboarding; the
+    // first renewals are due after 80 hours, while 20 per run sees only first orders.
+    const result = await simulateBudget({
+      certificates: 300,
+      days: 12,
+      log: quiet,
+      worker: 'core',
+      lifetimeMs: 160 * HOUR,
+      ari: true,
+      maxRecordsPerTick: 20,
+    });
+    expect(result.onboardingMs).toBeGreaterThan(80 * HOUR);
+    expect(result.maxBudgetedPer3h).toBeLessThanOrEqual(9);
+    expect(result.renewals).toBeGreaterThan(300);
+    expect(result.maxOrdersPer3h).toBeGreaterThan(9); // exempt renewals beside the budget
+    expect(result.lateRenewals).toBe(0);
+    expect(result.latestRenewalFraction).toBeLessThanOrEqual(0.5 + 1 / 60);
+    expect(result.ariChecks).toBeGreaterThan(0);
   });
 
   it('refuses a worker delay longer than the slack (the budget would not cover its orders)', async () => {
