@@ -76,7 +76,8 @@ import { DAY } from '../src/core/time.js';
 import { startDynalite } from '../src/local/dynalite-server.js';
 import { aRecord, RECORD_CREATED_AT } from '../test/support/record-builder.js';
 import { measureBatchIssue } from './batch-issue.js';
-import { lifetimeTable, P4_TARGETS, simulateLifetimes } from './budget-sim.js';
+import { lifetimeTable, simulateLifetimes } from './budget-lifetimes.js';
+import { P4_TARGETS } from './budget-sim.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { scaledBudget, simulateBudget, steadyStateCapacity } from '../../../bench/budget-sim.js';
+import { steadyStateCapacity } from '../../../bench/budget-lifetimes.js';
+import { scaledBudget, simulateBudget } from '../../../bench/budget-sim.js';
 import { DAY, HOUR, MINUTE } from '../../../src/core/time.js';
 
 const quiet = () => {};
