@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 /** The repository root: `functions/` holds the entry points, `package-lock.json` pins the deps. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The Lambda entry points that are deployed (`functions/scheduled-tick.ts` is local-only). */
+/** The Lambda entry points, one per deployed function. */
 export const FUNCTION_ENTRIES = {
   planner: join(PROJECT_ROOT, 'functions', 'planner.ts'),
   worker: join(PROJECT_ROOT, 'functions', 'worker.ts'),
