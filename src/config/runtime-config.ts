@@ -7,8 +7,38 @@ import { ENV } from './environment.js';
 import { DEFAULT_ACCOUNT_KEY_PREFIX } from './shared-names.js';
 import './zod-messages.js';
 
-const issuerSchema = z.object({
-  directoryUrl: z.url({ protocol: /^https?$/ }),
+/**
+ * External Account Binding (RFC 8555 section 7.3.4): the key id the CA gave, and where
+ * the HMAC key is kept (never the key itself: not in context, environment or template).
+ * Deployments name a Secrets Manager secret; local mode may name a file.
+ */
+const eabSchema = z
+  .strictObject({
+    keyId: z.string().check(z.minLength(1, 'the EAB key id the CA gave must not be empty')),
+    hmacKeySecretArn: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+            'a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)',
+          ),
+        ),
+    ),
+    /** Local mode only: a file holding the HMAC key (base64url). */
+    hmacKeyFile: z.optional(z.string().check(z.minLength(1))),
+  })
+  .check(
+    z.refine(
+      (eab) => (eab.hmacKeySecretArn === undefined) !== (eab.hmacKeyFile === undefined),
+      'give the HMAC key as exactly one of hmacKeySecretArn, hmacKeyFile',
+    ),
+  );
+export type EabConfig = z.infer<typeof eabSchema>;
+
+const issuerSchema = z.strictObject({
+  // ACME runs over HTTPS (RFC 8555 section 6.1): a plain-http directory is a typo or a trap.
+  directoryUrl: z.url({ protocol: /^https$/, error: 'must be an https:// ACME directory URL' }),
   contactEmail: z.optional(z.email()),
   /** PEM file of an extra CA to trust for the directory's HTTPS (a local pebble). */
   trustedCaFile: z.optional(z.string().check(z.minLength(1))),
@@ -17,6 +47,14 @@ const issuerSchema = z.object({
    * order limits. Default: true for Let's Encrypt, false otherwise.
    */
   ariRenewalsExempt: z.optional(z.boolean('must be true or false')),
+  /** External Account Binding, for CAs that require it (ZeroSSL, Google Trust Services). */
+  eab: z.optional(eabSchema),
+  /** The ACME profile of records that name none (`certloop:profile`). Default: the CA's. */
+  profile: z.optional(
+    z
+      .string()
+      .check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, 'an ACME profile name (letters, digits, . _ -)')),
+  ),
 });
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 
