@@ -10,6 +10,12 @@ export const METRICS = {
   failed: 'CertificateFailures',
   /** Renewal information (ARI) reads that failed; never a certificate failure (worker). */
   renewalInfoFailures: 'RenewalInfoCheckFailures',
+  /**
+   * Records deferred because their issuer's ACME account could not be found or created
+   * (a refused External Account Binding, an unreadable HMAC key secret); never a
+   * certificate failure (worker). The issuer's configuration needs a person.
+   */
+  accountErrors: 'AccountErrors',
   /** Records found due by one planner run (planner). */
   dueBacklog: 'DueBacklog',
   /** Seconds the oldest due record has waited (planner). */
