@@ -94,4 +94,15 @@ describe('the layers', () => {
     }
     expect(offences).toEqual([]);
   });
+
+  it('keep product files small enough to read: none over 450 lines', () => {
+    const long: string[] = [];
+    for (const dir of ['src', 'functions', 'cli', 'infra']) {
+      for (const file of sourceFiles(join(root, dir))) {
+        const lines = readFileSync(file, 'utf8').split('\n').length - 1;
+        if (lines > 450) long.push(`${relative(root, file)}: ${lines} lines`);
+      }
+    }
+    expect(long).toEqual([]);
+  });
 });
