@@ -18,10 +18,10 @@
  *   touched and the command exits non-zero.
  * - Output: the paths written, one per line. Never key bytes.
  */
-import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { writeFilesAtomically } from '../src/adapters/local/directory-files.js';
 import { stekStoreFor } from '../src/app/compose-stek.js';
 import {
   exportGo,
@@ -100,7 +100,7 @@ async function exportStek(options: ExportOptions, io: StekCommandIo): Promise<st
       ...exported.files.map((file) => ({ path: join(out, file.fileName), data: file.bytes })),
       { path: join(out, NGINX_INCLUDE_FILE), data: `${exported.configLines.join('\n')}\n` },
     ];
-    await writeAllAtomically(files);
+    await writeFilesAtomically(files);
     const keep = new Set(exported.files.map((file) => file.fileName));
     for (const name of await readdir(out)) {
       if (/^stek-\d+\.key$/.test(name) && !keep.has(name))
@@ -118,34 +118,8 @@ async function exportStek(options: ExportOptions, io: StekCommandIo): Promise<st
           ? exportNode(ring, now)
           : exportJson(ring, now);
   await requireFolder(dirname(out));
-  await writeAllAtomically([{ path: out, data }]);
+  await writeFilesAtomically([{ path: out, data }]);
   return [out];
-}
-
-/** Writes every file to a temp sibling first; renames only when all were written. */
-async function writeAllAtomically(files: { path: string; data: string | Uint8Array }[]) {
-  const temps: { temp: string; path: string }[] = [];
-  try {
-    for (const file of files) {
-      const existing = await lstat(file.path).catch(() => undefined);
-      if (existing?.isDirectory()) throw new Error(`${file.path} is a folder, not a file`);
-      const temp = join(
-        dirname(file.path),
-        `.${basename(file.path)}.tmp-${randomBytes(6).toString('hex')}`,
-      );
-      temps.push({ temp, path: file.path });
-      const handle = await open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(file.data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-    for (const { temp, path } of temps) await rename(temp, path);
-  } finally {
-    for (const { temp } of temps) await rm(temp, { force: true }).catch(() => undefined);
-  }
 }
 
 async function requireFolder(path: string): Promise<void> {

@@ -13,7 +13,7 @@
  * exists from a crashed call, answers `{ created: false }` (the crashed call's swap is
  * finished). Writes to one secret are serialized within the instance.
  */
-import { lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CertloopError } from '../../core/errors.js';
 import { isKeyType } from '../../core/key-type.js';
@@ -33,6 +33,7 @@ import {
   guard,
   hasCode,
   makeDirectory,
+  pointLinkAt,
   removeQuietly,
   syncDirectory,
   TEMP_PREFIX,
@@ -270,16 +271,9 @@ async function linkTarget(certDir: string, stage: SecretStage): Promise<string |
   return match[1];
 }
 
-/** Atomically points `<certDir>/<stage>` at `versions/<version>`: new link, rename over. */
-async function pointLink(certDir: string, stage: SecretStage, version: string): Promise<void> {
-  const path = join(certDir, stage);
-  const temp = join(certDir, tempName());
-  try {
-    await guard('create link', temp, () => symlink(`versions/${version}`, temp));
-    await guard('replace link', path, () => rename(temp, path));
-  } finally {
-    await removeQuietly(temp);
-  }
+/** Atomically points `<certDir>/<stage>` at `versions/<version>`. */
+function pointLink(certDir: string, stage: SecretStage, version: string): Promise<void> {
+  return pointLinkAt(join(certDir, stage), `versions/${version}`);
 }
 
 /** Removes every version but `keep`, and temp folders a crashed writer left behind. */

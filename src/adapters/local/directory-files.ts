@@ -1,10 +1,13 @@
 /**
  * Filesystem steps shared by the local-mode stores (directory secret store, directory
- * STEK store): injective file names, durable writes, and one translation of filesystem
- * errors into CertloopError `infrastructure` naming the path (never file contents).
+ * STEK store) and the host exports (`certloop stek export`, `certloop cert export`):
+ * injective file names, durable and atomic writes, link swaps, and one translation of
+ * filesystem errors into CertloopError `infrastructure` naming the path (never file
+ * contents).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { CertloopError } from '../../core/errors.js';
 import { KeyMaterial } from '../../core/key-material.js';
 
@@ -76,11 +79,15 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /** Exclusive create, write, fsync, close: the file is complete before anyone renames it. */
-export async function writeFileDurably(path: string, data: string, mode: number): Promise<void> {
+export async function writeFileDurably(
+  path: string,
+  data: string | Uint8Array,
+  mode: number,
+): Promise<void> {
   await guard('write', path, async () => {
     const handle = await open(path, 'wx', mode);
     try {
-      await handle.writeFile(data, 'utf8');
+      await handle.writeFile(data);
       await handle.sync();
     } finally {
       await handle.close();
@@ -157,5 +164,48 @@ export function toKeyMaterial(pem: string, path: string): KeyMaterial {
     throw new CertloopError('infrastructure', `${path} does not hold a PEM private key`, {
       source: DIRECTORY_SOURCE,
     });
+  }
+}
+
+/**
+ * Writes every file to a temp sibling first (exclusive create, fsync) and renames them
+ * into place only when all were written: on any error nothing existing is touched. A
+ * reader of one file sees the old or the new content, never a part. (Two files are two
+ * renames: for a set that must change as one, write a folder and `pointLinkAt` it.)
+ */
+export async function writeFilesAtomically(
+  files: readonly { path: string; data: string | Uint8Array; mode?: number }[],
+): Promise<void> {
+  const temps: { temp: string; path: string }[] = [];
+  try {
+    for (const file of files) {
+      const existing = await lstat(file.path).catch(() => undefined);
+      if (existing?.isDirectory()) {
+        throw new CertloopError('permanent', `${file.path} is a folder, not a file`, {
+          source: DIRECTORY_SOURCE,
+        });
+      }
+      const temp = join(dirname(file.path), `.${basename(file.path)}${tempName()}`);
+      temps.push({ temp, path: file.path });
+      await writeFileDurably(temp, file.data, file.mode ?? 0o600);
+    }
+    for (const { temp, path } of temps) await guard('rename', path, () => rename(temp, path));
+  } finally {
+    for (const { temp } of temps) await removeQuietly(temp);
+  }
+}
+
+/**
+ * Atomically makes `linkPath` a symbolic link to `target` (relative to the link's folder):
+ * a new link under a temp name, renamed over the old one. Readers resolving the link see
+ * the old target or the new one.
+ */
+export async function pointLinkAt(linkPath: string, target: string): Promise<void> {
+  const temp = join(dirname(linkPath), tempName());
+  try {
+    await guard('create link', temp, () => symlink(target, temp));
+    await guard('replace link', linkPath, () => rename(temp, linkPath));
+  } finally {
+    await removeQuietly(temp);
   }
 }
