@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runLocal } from '../src/local/runner.js';
+import { registerCertCommand } from './cert-command.js';
 import { registerOperationsCommands } from './operations-commands.js';
 import { renderStatusTable } from './status-table.js';
 import { registerStekCommand } from './stek-command.js';
@@ -59,6 +60,7 @@ program
 
 registerOperationsCommands(program);
 registerStekCommand(program);
+registerCertCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`certloop: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretsManagerCertificates } from '../../src/adapters/aws/secrets-manager-certificates.js';
+import { KeyMaterial } from '../../src/core/key-material.js';
+import type { CertificateBundle } from '../../src/ports/secret-store.js';
+import { type MotoEnv, useMotoEnv } from '../support/moto.js';
+import { certificateMatchesKey, makeTestBundle } from '../support/test-certificates.js';
+
+const run = promisify(execFile);
+const logFile = join(process.cwd(), 'test', '.logs', `cert-export-aws-${process.pid}.log`);
+
+/** The installed command, as a host's timer runs it (exit code and output). */
+async function certloop(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/certloop.mjs', ...args], {
+      cwd: process.cwd(),
+      env: { ...process.env },
+    });
+    appendFileSync(logFile, stdout + stderr);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    appendFileSync(logFile, failed.stdout + failed.stderr);
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+// A host exporting a certificate from Secrets Manager (moto here), through the standard
+// credential chain and AWS_ENDPOINT_URL, as it would from AWS.
+describe('certloop cert export against Secrets Manager', () => {
+  let moto: MotoEnv;
+  let dir = '';
+  let arn = '';
+  let bundle: CertificateBundle;
+
+  beforeAll(async () => {
+    moto = await useMotoEnv();
+    dir = await mkdtemp(join(tmpdir(), 'certloop-cert-aws-'));
+    const client = new SecretsManagerClient({});
+    const created = await client.send(new CreateSecretCommand({ Name: 'tls/web' }));
+    arn = created.ARN ?? '';
+    bundle = await makeTestBundle(['web.example.test'], 'ec-p256', { issuedBy: 'test-ca' });
+    await new SecretsManagerCertificates(client).writeCertificate(arn, bundle, 'issue-1');
+  });
+  afterAll(async () => {
+    await moto?.teardown();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads AWSCURRENT by ARN and writes the pair, printing only the paths', async () => {
+    const out = join(dir, 'tls');
+    const result = await certloop('cert', 'export', '--secret', arn, '--out', out);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual(
+      ['fullchain.pem', 'cert.pem', 'chain.pem', 'privkey.pem'].map((name) => join(out, name)),
+    );
+    expect(result.stdout + result.stderr).not.toContain('PRIVATE KEY');
+    const key = new KeyMaterial(readFileSync(join(out, 'privkey.pem'), 'utf8'));
+    expect(certificateMatchesKey(readFileSync(join(out, 'fullchain.pem'), 'utf8'), key)).toBe(true);
+    expect(readFileSync(join(out, 'cert.pem'), 'utf8')).toBe(bundle.certificate);
+    expect(statSync(join(out, 'privkey.pem')).mode & 0o777).toBe(0o600);
+  });
+
+  it('reads a secret name with --aws, and exits non-zero naming a secret that does not exist', async () => {
+    const byName = await certloop(
+      'cert',
+      'export',
+      '--secret',
+      'tls/web',
+      '--aws',
+      '--out',
+      join(dir, 'by-name'),
+    );
+    expect(byName.code).toBe(0);
+    expect(readFileSync(join(dir, 'by-name', 'cert.pem'), 'utf8')).toBe(bundle.certificate);
+
+    const missing = await certloop(
+      'cert',
+      'export',
+      '--secret',
+      'tls/none',
+      '--aws',
+      '--out',
+      join(dir, 'none'),
+    );
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/tls\/none/);
+  });
+});
