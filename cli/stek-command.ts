@@ -4,11 +4,12 @@
  * reloads the server. See src/core/stek-formats.ts for the byte layouts.
  *
  *   certloop stek export --set <id> --format nginx|haproxy|go|node|json --out <path>
- *                        [--state-dir <dir>] [--at <time>]
+ *                        [--aws] [--state-dir <dir>] [--at <time>]
  *
- * - AWS (default): the ring comes from Secrets Manager (set id = secret name or ARN)
- *   through the standard credential chain and AWS_* environment.
- * - Local mode (`--state-dir`): the ring comes from <state-dir>/secrets/stek/<set>.json.
+ * - AWS, when the set id is a secret ARN or `--aws` is given: the ring comes from
+ *   Secrets Manager through the standard credential chain and AWS_* environment.
+ * - Otherwise local mode: the ring comes from <state-dir>/secrets/stek/<set>.json
+ *   (`--state-dir`, default `.certloop`, as `certloop status` and `cert export`).
  * - `--out`: a file for haproxy, go, node (48 raw bytes) and json; a folder for nginx,
  *   which gets one `stek-<serial>.key` per key plus `ssl_session_ticket_keys.conf` with
  *   the `ssl_session_ticket_key` lines in config order (include it in the server block).
@@ -43,7 +44,7 @@ export interface StekCommandIo {
   stdout?: (text: string) => void;
   /** The time exports are computed for, when `--at` is absent. */
   now?: () => number;
-  /** The ring store; by default from `--state-dir` (directory) or Secrets Manager. */
+  /** The ring store: `undefined` for Secrets Manager, else local mode's state folder. */
   store?: (stateDir: string | undefined) => StekSetStore;
 }
 
@@ -51,7 +52,8 @@ interface ExportOptions {
   set: string;
   format: StekExportFormat;
   out: string;
-  stateDir?: string;
+  stateDir: string;
+  aws?: boolean;
   at?: number;
 }
 
@@ -67,7 +69,8 @@ export function registerStekCommand(program: Command, io: StekCommandIo = {}): C
         .makeOptionMandatory(),
     )
     .requiredOption('--out <path>', 'file to write (nginx: folder for the key files)')
-    .option('--state-dir <dir>', 'local mode: read <dir>/secrets/stek/<set>.json')
+    .option('--aws', 'read Secrets Manager even for a secret name (an ARN always does)')
+    .option('-s, --state-dir <dir>', 'local mode: read <dir>/secrets/stek/<set>.json', '.certloop')
     .option('--at <time>', 'export as of this ISO 8601 time or epoch ms (default: now)', parseAt)
     .action(async (options: ExportOptions) => {
       if (!isStekExportFormat(options.format)) throw new Error('unknown format');
@@ -79,12 +82,14 @@ export function registerStekCommand(program: Command, io: StekCommandIo = {}): C
 }
 
 async function exportStek(options: ExportOptions, io: StekCommandIo): Promise<string[]> {
+  const aws = options.aws === true || /^arn:aws[a-z-]*:secretsmanager:/.test(options.set);
+  const stateDir = aws ? undefined : options.stateDir;
   const store = io.store
-    ? io.store(options.stateDir)
+    ? io.store(stateDir)
     : stekStoreFor(
-        options.stateDir === undefined
+        stateDir === undefined
           ? { kind: 'secrets-manager' }
-          : { kind: 'directory', root: join(resolve(options.stateDir), 'secrets') },
+          : { kind: 'directory', root: join(resolve(stateDir), 'secrets') },
       );
   const ring = await store.read(options.set);
   if (!ring || ring.keys.length === 0) {

@@ -631,9 +631,12 @@ describe('drill R4: one bad-input corpus, each case a clear error with no stored
       const program = new Command().exitOverride();
       registerStekCommand(program, { stdout: (text) => printed.push(text) });
       const exported = await settle(() =>
-        program.parseAsync(['stek', 'export', '--set', setId, '--format', 'nginx', '--out', out], {
-          from: 'user',
-        }),
+        program.parseAsync(
+          ['stek', 'export', '--set', setId, '--aws', '--format', 'nginx', '--out', out],
+          {
+            from: 'user',
+          },
+        ),
       );
       expectClearMessage(messageOf(exported, `stek export of ${setId}`), c, keyMaterial());
       expect(printed).toEqual([]);

@@ -47,6 +47,7 @@ describe('certloop stek export against Secrets Manager', () => {
         'export',
         '--set',
         'tls/tickets',
+        '--aws',
         '--format',
         'haproxy',
         '--out',
