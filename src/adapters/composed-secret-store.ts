@@ -3,6 +3,7 @@ import type {
   AccountKeys,
   CertificateBundle,
   CertificateSecrets,
+  CertificateWrite,
   PendingKeys,
   SecretStage,
   SecretStore,
@@ -27,7 +28,7 @@ export class ComposedSecretStore implements SecretStore {
     secretId: string,
     bundle: CertificateBundle,
     idempotencyToken: string,
-  ): Promise<{ created: boolean }> {
+  ): Promise<CertificateWrite> {
     return this.#parts.certificates.writeCertificate(secretId, bundle, idempotencyToken);
   }
 

@@ -1,13 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeEventBus } from '../adapters/aws/eventbridge-event-bus.js';
 import { SecretsManagerStekStore } from '../adapters/aws/secrets-manager-stek-store.js';
 import { DynamoDbStekLocks } from '../adapters/dynamodb/dynamodb-stek-locks.js';
 import { DirectoryStekStore } from '../adapters/local/directory-stek-store.js';
 import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
+import { MemoryEventBus } from '../adapters/memory/memory-event-bus.js';
 import type { StekConfig, StekStoreConfig } from '../config/stek-environment.js';
+import { stekRotated } from '../core/certificate-events.js';
 import type { Clock } from '../ports/clock.js';
+import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../ports/logger.js';
 import type { StekSetStore } from '../ports/stek-store.js';
 import {
@@ -19,14 +24,16 @@ import {
 export interface StekRuntime {
   config: StekConfig;
   deps: StekRotationDeps;
-  /** Rotates every configured set once. */
-  rotate(): Promise<StekRotationReport>;
+  /** Rotates every configured set once, then announces the rotated ones. */
+  rotate(): Promise<StekRotationReport & { eventsFailed: number }>;
 }
 
 export interface ComposeStekOptions {
   clock?: Clock;
   logger?: Logger;
   owner?: string;
+  /** Where `STEK Rotated` goes; default: EventBridge with Secrets Manager, memory locally. */
+  bus?: EventBus;
 }
 
 /**
@@ -48,7 +55,24 @@ export function composeStekRotation(
     owner: options.owner ?? `${hostname()}:${process.pid}:${randomUUID()}`,
     leaseMs: config.leaseMs,
   };
-  return { config, deps, rotate: () => rotateStekSets(deps, config.setIds) };
+  const bus =
+    options.bus ??
+    (config.store.kind === 'secrets-manager'
+      ? new EventBridgeEventBus({ client: new EventBridgeClient({}), logger: deps.logger })
+      : new MemoryEventBus());
+  return {
+    config,
+    deps,
+    rotate: async () => {
+      const report = await rotateStekSets(deps, config.setIds);
+      // After the rings are published; never key bytes, only the set and generation.
+      const events = report.sets.flatMap((set) =>
+        set.outcome === 'rotated' ? [stekRotated(set.setId, set.generation, report.startedAt)] : [],
+      );
+      const sent = events.length > 0 ? await bus.publish(events) : { failed: 0 };
+      return { ...report, eventsFailed: sent.failed };
+    },
+  };
 }
 
 /** The ring store a configuration names (also used by `certloop stek export`). */

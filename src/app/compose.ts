@@ -1,19 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { AcmeClientCa } from '../adapters/acme/acme-client-ca.js';
 import { AcmCertificateImporter } from '../adapters/aws/acm-certificate-importer.js';
+import { EventBridgeEventBus } from '../adapters/aws/eventbridge-event-bus.js';
 import { Route53Dns01Solver } from '../adapters/aws/route53-dns01-solver.js';
 import { ariCertificateIdOf } from '../adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../adapters/crypto/node-key-factory.js';
 import { ChalltestsrvDns01Solver } from '../adapters/local/challtestsrv-dns01-solver.js';
+import { MemoryEventBus } from '../adapters/memory/memory-event-bus.js';
 import { type DnsConfig, exemptIssuerNames, type RuntimeConfig } from '../config/runtime-config.js';
 import type { Random } from '../core/time.js';
 import type { AcmeCa } from '../ports/acme-ca.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dns01Solver } from '../ports/dns01-solver.js';
+import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../ports/logger.js';
+import type { AnnounceDeps } from '../services/announce-outcomes.js';
 import type { ForceRenewalDeps } from '../services/force-renewal.js';
 import type { IssuanceDeps } from '../services/issue-certificates.js';
 import { type PlanAndIssueReport, planAndIssue } from '../services/plan-and-issue.js';
@@ -24,6 +29,8 @@ import { composeRegistration } from './compose-registration.js';
 export interface Runtime {
   config: RuntimeConfig;
   issuance: IssuanceDeps;
+  /** Announces worker outcomes (EventBridge's default bus; kept in memory in local mode). */
+  announce: AnnounceDeps;
   registration: RegistrationDeps;
   renewal: ForceRenewalDeps;
   /**
@@ -43,6 +50,8 @@ export interface ComposeOptions {
   owner?: string;
   /** Wraps the configured DNS-01 solver (tests mirror Route 53 writes to a real DNS server). */
   decorateDns?: (solver: Dns01Solver) => Dns01Solver;
+  /** Where announcements go; default: EventBridge with Secrets Manager, memory in local mode. */
+  bus?: EventBus;
 }
 
 /**
@@ -93,9 +102,15 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     ariCertificateId: ariCertificateIdOf,
     ...(config.acmImport ? { acm: new AcmCertificateImporter() } : {}),
   };
+  const bus =
+    options.bus ??
+    (config.secretStore.kind === 'secrets-manager'
+      ? new EventBridgeEventBus({ client: new EventBridgeClient({}), logger })
+      : new MemoryEventBus());
   return {
     config,
     issuance,
+    announce: { records, bus, clock, logger },
     registration,
     renewal,
     tick: () =>

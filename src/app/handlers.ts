@@ -2,8 +2,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EmfMetrics, type MetricsSink } from '../adapters/logging/powertools-metrics.js';
 import { METRICS } from '../config/metrics.js';
+import { CertloopError } from '../core/errors.js';
 import type { FleetHealth } from '../core/fleet-health.js';
 import { parseWorkMessage } from '../core/work-message.js';
+import { announceOutcomes } from '../services/announce-outcomes.js';
 import {
   type ForceRenewalDeps,
   type ForceRenewalReport,
@@ -20,6 +22,7 @@ import { reportFleetHealth } from '../services/report-fleet-health.js';
 import type { SweepReport } from '../services/sweep-registrations.js';
 import type { Runtime } from './compose.js';
 import type { RegistrationRuntime } from './compose-registration.js';
+import type { StekRuntime } from './compose-stek.js';
 import { PayloadError, parseRenewPayload } from './renew-payload.js';
 
 /**
@@ -57,6 +60,9 @@ export function createWorkerHandler(runtime: Runtime, metrics: MetricsSink = new
       results.filter((o) => o.outcome === 'failed' || o.outcome === 'invalid').length,
     );
     metrics.count(METRICS.renewalInfoFailures, results.filter((o) => o.renewalInfoFailed).length);
+    // After the batch: every record is written, every secret published.
+    const announced = await announceOutcomes(runtime.announce, results);
+    metrics.count(METRICS.eventsFailed, announced.failed);
     metrics.flush();
     return processPartialResponse(
       event,
@@ -154,5 +160,26 @@ export function createRenewHandler(deps: ForceRenewalDeps, recheck?: RecheckDeps
       return { ok: true, ariCheck: true, ...report };
     }
     return { ok: true, ...(await forceRenewal(deps, request)) };
+  };
+}
+
+/**
+ * Scheduled STEK rotation (EventBridge, e.g. every hour: most runs find NothingToDo).
+ * Every set is tried; when any failed, the invocation fails after all of them ran, so
+ * the Lambda Errors metric alarms and the scheduler's retry runs the (idempotent)
+ * rotation again. Announcements that failed are counted (`EventsFailed`), never fatal.
+ */
+export function createStekHandler(runtime: StekRuntime, metrics: MetricsSink = new EmfMetrics()) {
+  return async () => {
+    const report = await runtime.rotate();
+    metrics.count(METRICS.eventsFailed, report.eventsFailed);
+    metrics.flush();
+    if (report.failed > 0) {
+      const failed = report.sets.filter((set) => set.outcome === 'failed').map((set) => set.setId);
+      throw new CertloopError('transient', `STEK rotation failed for: ${failed.join(', ')}`, {
+        source: 'stek',
+      });
+    }
+    return report;
   };
 }

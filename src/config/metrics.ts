@@ -16,6 +16,11 @@ export const METRICS = {
    * certificate failure (worker). The issuer's configuration needs a person.
    */
   accountErrors: 'AccountErrors',
+  /**
+   * Announcements (EventBridge events) that could not be published after the SDK's
+   * retries; the work they announce is done all the same (worker, STEK rotation).
+   */
+  eventsFailed: 'EventsFailed',
   /** Records found due by one planner run (planner). */
   dueBacklog: 'DueBacklog',
   /** Seconds the oldest due record has waited (planner). */

@@ -45,12 +45,20 @@ export function bundleDetails(from: BundleDetails): BundleDetails {
 /** Staged keys kept per secret at most (see `PendingKeys.stagePendingKey`). */
 export const MAX_PENDING_KEYS = 8;
 
+/** What a certificate write did: whether it made a new version, and that version's id. */
+export interface CertificateWrite {
+  created: boolean;
+  /** The store's id of the version holding the bundle (Secrets Manager: its VersionId). */
+  versionId: string;
+}
+
 /**
  * Published certificates.
  * - `writeCertificate` publishes a new version atomically: afterwards `current` is the
  *   new bundle and `previous` is what was `current`. A consumer never sees a
  *   certificate without its matching key. Writing again with the same
- *   `idempotencyToken` creates no new version and returns `{ created: false }`.
+ *   `idempotencyToken` creates no new version and returns `created: false` with the
+ *   same `versionId`.
  * - `readCertificate` returns `undefined` when the stage has nothing.
  */
 export interface CertificateSecrets {
@@ -58,7 +66,7 @@ export interface CertificateSecrets {
     secretId: string,
     bundle: CertificateBundle,
     idempotencyToken: string,
-  ): Promise<{ created: boolean }>;
+  ): Promise<CertificateWrite>;
   readCertificate(secretId: string, stage?: SecretStage): Promise<CertificateBundle | undefined>;
 }
 

@@ -42,6 +42,8 @@ export async function importIssued(
     return {
       ...failed,
       serial: issued.serial,
+      // The pair is published all the same: consumers hear of it.
+      ...(issued.issued ? { issued: issued.issued } : {}),
       detail: `certificate ${issued.serial} was issued and published to the secret; ${failed.detail}`,
     };
   }

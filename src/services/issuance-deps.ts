@@ -1,3 +1,4 @@
+import type { IssuanceFacts } from '../core/certificate-events.js';
 import type { NamePolicy } from '../core/domain-names.js';
 import type { Instant, Random } from '../core/time.js';
 import type { AcmeCa } from '../ports/acme-ca.js';
@@ -74,4 +75,6 @@ export interface RecordOutcome {
   serial?: string;
   /** The CA's renewal information could not be read (its own backoff; not a certificate failure). */
   renewalInfoFailed?: true;
+  /** Issued: what the announcement needs beyond the stored record. */
+  issued?: IssuanceFacts;
 }

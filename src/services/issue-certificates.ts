@@ -226,7 +226,7 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
   }
   const facts = readIssuedChain(await ca.downloadCertificate(order.url), key, order.domains);
 
-  const { created } = await deps.secrets.writeCertificate(
+  const { created, versionId } = await deps.secrets.writeCertificate(
     id,
     {
       certificate: facts.certificate,
@@ -309,6 +309,12 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
       serial: facts.serial,
       nextAttemptAt: renewal.nextAttemptAt,
       ...(renewal.renewalInfoFailed ? { renewalInfoFailed: true } : {}),
+      issued: {
+        rule: p.reason,
+        secretVersionId: versionId,
+        renewal: record.current !== undefined,
+        ...(record.forceRenewal ? { forcedReason: record.forceRenewal.reason } : {}),
+      },
     },
   );
 }

@@ -225,6 +225,7 @@ const ENV = {
   AWS_ENDPOINT_URL_ROUTE_53: undefined,
   AWS_ENDPOINT_URL_SQS: undefined,
   AWS_ENDPOINT_URL_ACM: undefined,
+  AWS_ENDPOINT_URL_EVENTBRIDGE: undefined,
 } satisfies Record<string, string | undefined>;
 
 /**

@@ -18,6 +18,7 @@ import {
   bundleDetails,
   type CertificateBundle,
   type CertificateSecrets,
+  type CertificateWrite,
   type SecretStage,
 } from '../../ports/secret-store.js';
 import {
@@ -65,21 +66,23 @@ export class SecretsManagerCertificates implements CertificateSecrets {
     secretId: string,
     bundle: CertificateBundle,
     idempotencyToken: string,
-  ): Promise<{ created: boolean }> {
+  ): Promise<CertificateWrite> {
     const purpose = 'write certificate';
     requireNonEmpty(idempotencyToken, 'idempotency token', secretId);
     const versionId = certificateVersionId(idempotencyToken);
     const described = await describeSecret(this.#client, secretId, purpose);
     // Published before (now current, previous or older): never a second version, never
     // a rollback.
-    if (described.VersionIdsToStages?.[versionId] !== undefined) return { created: false };
-
-    return putCurrentVersion(this.#client, {
+    if (described.VersionIdsToStages?.[versionId] !== undefined) {
+      return { created: false, versionId };
+    }
+    const { created } = await putCurrentVersion(this.#client, {
       secretId,
       value: certificateValue(bundle),
       versionId,
       purpose,
     });
+    return { created, versionId };
   }
 
   async readCertificate(

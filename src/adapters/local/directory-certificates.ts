@@ -23,6 +23,7 @@ import {
   bundleDetails,
   type CertificateBundle,
   type CertificateSecrets,
+  type CertificateWrite,
   type SecretStage,
 } from '../../ports/secret-store.js';
 import {
@@ -80,7 +81,7 @@ export class DirectoryCertificates implements CertificateSecrets {
     secretId: string,
     bundle: CertificateBundle,
     idempotencyToken: string,
-  ): Promise<{ created: boolean }> {
+  ): Promise<CertificateWrite> {
     const certDir = this.certificateDirectory(secretId);
     const version = toFolderName(idempotencyToken, 'idempotency token');
     return this.#serialized(certDir, () =>
@@ -135,13 +136,13 @@ export class DirectoryCertificates implements CertificateSecrets {
     version: string,
     bundle: CertificateBundle,
     idempotencyToken: string,
-  ): Promise<{ created: boolean }> {
+  ): Promise<CertificateWrite> {
     const versionsDir = join(certDir, 'versions');
     await makeDirectory(versionsDir);
     const current = await linkTarget(certDir, 'current');
     const previous = await linkTarget(certDir, 'previous');
     // Already published (now or before the current one): never roll back.
-    if (current === version || previous === version) return { created: false };
+    if (current === version || previous === version) return { created: false, versionId: version };
 
     const versionDir = join(versionsDir, version);
     let created: boolean;
@@ -163,7 +164,7 @@ export class DirectoryCertificates implements CertificateSecrets {
     await pointLink(certDir, 'current', version);
     await syncDirectory(certDir);
     await prune(versionsDir, new Set(current === undefined ? [version] : [version, current]));
-    return { created };
+    return { created, versionId: version };
   }
 }
 

@@ -32,7 +32,7 @@ export class MemorySecretStore implements SecretStore {
     const entry = this.#entry(secretId);
     // A retry of either stored version is not a new version (and never rolls back).
     if (entry.current?.token === idempotencyToken || entry.previous?.token === idempotencyToken) {
-      return { created: false };
+      return { created: false, versionId: idempotencyToken };
     }
     entry.previous = entry.current;
     entry.current = {
@@ -40,7 +40,7 @@ export class MemorySecretStore implements SecretStore {
       bundle: { ...bundle, domains: [...bundle.domains] },
     };
     this.versionsCreated.set(secretId, (this.versionsCreated.get(secretId) ?? 0) + 1);
-    return { created: true };
+    return { created: true, versionId: idempotencyToken };
   }
 
   async readCertificate(secretId: string, stage: SecretStage = 'current') {
