@@ -26,10 +26,12 @@ import { PayloadError, parseRenewPayload } from './renew-payload.js';
  * Whether a work message should come back through the queue. Only when the record
  * could not be worked on because our own storage failed: a certificate failure is
  * already recorded on the record with its backoff, and a busy or conflicting record
- * belongs to another worker.
+ * belongs to another worker. An issuer whose account cannot be set up (AccountErrors)
+ * is not healed by redelivery either: the record holds the error and its next attempt,
+ * the planner brings it back, and the messages stay out of the dead-letter queue.
  */
 export function needsRedelivery(outcome: RecordOutcome): boolean {
-  return outcome.outcome === 'deferred';
+  return outcome.outcome === 'deferred' && outcome.accountError !== true;
 }
 
 /**
@@ -57,6 +59,7 @@ export function createWorkerHandler(runtime: Runtime, metrics: MetricsSink = new
       results.filter((o) => o.outcome === 'failed' || o.outcome === 'invalid').length,
     );
     metrics.count(METRICS.renewalInfoFailures, results.filter((o) => o.renewalInfoFailed).length);
+    metrics.count(METRICS.accountErrors, results.filter((o) => o.accountError).length);
     metrics.flush();
     return processPartialResponse(
       event,

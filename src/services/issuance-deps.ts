@@ -74,4 +74,9 @@ export interface RecordOutcome {
   serial?: string;
   /** The CA's renewal information could not be read (its own backoff; not a certificate failure). */
   renewalInfoFailed?: true;
+  /**
+   * Deferred because the issuer's ACME account could not be set up (a refused External
+   * Account Binding, an unreadable HMAC key): the issuer's configuration needs a person.
+   */
+  accountError?: true;
 }
