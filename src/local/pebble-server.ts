@@ -25,6 +25,12 @@ export interface PebbleOptions {
   /** Lifetime of issued certificates in seconds (pebble's `certificateValidityPeriod`;
    * 576000 = 160 h). Default: pebble's own (5 years in pebble 2.4). */
   certificateValidityPeriod?: number;
+  /**
+   * External Account Binding: key id -> HMAC key (base64url). When given, pebble requires
+   * a binding with every newAccount (`externalAccountBindingRequired`) and knows only
+   * these keys (`externalAccountMACKeys`). Default: no binding required.
+   */
+  externalAccountMACKeys?: Record<string, string>;
 }
 
 export interface PebbleServer {
@@ -389,7 +395,10 @@ export async function startPebble(options: PebbleOptions = {}): Promise<PebbleSe
         httpPort: 5002,
         tlsPort: 5001,
         ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: options.externalAccountMACKeys !== undefined,
+        ...(options.externalAccountMACKeys === undefined
+          ? {}
+          : { externalAccountMACKeys: options.externalAccountMACKeys }),
         ...(validity === undefined ? {} : { certificateValidityPeriod: validity }),
       },
     };
