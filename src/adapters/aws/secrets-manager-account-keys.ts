@@ -166,7 +166,7 @@ export class SecretsManagerAccountKeys implements AccountKeys {
     if (!parsed.success || key === undefined) {
       throw new CertloopError(
         'infrastructure',
-        `Secret ${name} does not hold a certloop ACME account key ({ directoryUrl, eabKeyId?, privateKey }); ` +
+        `Secret ${name} does not hold a certloop ACME account key ({ directoryUrl, privateKey }); ` +
           'move it away or fix its value',
         { source: SECRETS_SOURCE },
       );
