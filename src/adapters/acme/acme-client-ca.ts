@@ -1,12 +1,13 @@
 import type { Agent } from 'node:https';
 import { CertloopError } from '../../core/errors.js';
-import type { HmacKey, KeyMaterial } from '../../core/key-material.js';
+import type { KeyMaterial } from '../../core/key-material.js';
 import type { RenewalInfoAnswer } from '../../core/renewal-info.js';
 import type { AcmeCa, Dns01Challenge, OrderState, OrderStatus } from '../../ports/acme-ca.js';
 import type { EabKeySource } from '../../ports/eab-key-source.js';
 import type { KeyFactory } from '../../ports/key-factory.js';
 import type { Logger } from '../../ports/logger.js';
-import type { AcmeAccountId, SecretStore } from '../../ports/secret-store.js';
+import type { SecretStore } from '../../ports/secret-store.js';
+import { connectAccount } from './acme-account.js';
 import { AcmeClient, type Authorization, type Client, type Order } from './acme-client-modules.js';
 import { AcmeDirectory, acmeAgent } from './acme-directory.js';
 import {
@@ -231,155 +232,33 @@ export class AcmeClientCa implements AcmeCa {
     return this.#client;
   }
 
-  /** The issuer as messages name it: `"<name>" (<directory URL>)`, or the URL alone. */
-  get #issuer(): string {
-    const name = this.#options.issuerName;
-    return name === undefined ? this.directoryUrl : `"${name}" (${this.directoryUrl})`;
+  #connect(): Promise<Client> {
+    const { directoryUrl, issuerName, contactEmail, eab, secrets, logger } = this.#options;
+    return connectAccount({
+      directoryUrl,
+      secrets,
+      keys: this.#keys,
+      ...(issuerName === undefined ? {} : { issuerName }),
+      ...(contactEmail === undefined ? {} : { contactEmail }),
+      ...(eab === undefined ? {} : { eab }),
+      ...(logger === undefined ? {} : { logger }),
+      newClient: (key, binding) => this.#newClient(key, binding),
+    });
   }
 
-  /**
-   * The account key is stored only once the CA has accepted the account: a key the store
-   * does not know yet is generated, the account is created with it (with the binding),
-   * and only then is the key stored (create-if-absent). A refused binding stores nothing.
-   * Another creator that stored first wins; its key is then looked up (or created) here.
-   */
-  async #connect(): Promise<Client> {
-    const eab = this.#options.eab;
-    const account: AcmeAccountId = {
-      directoryUrl: this.directoryUrl,
-      ...(eab ? { eab: { keyId: eab.keyId } } : {}),
-    };
-    let registered: { key: KeyMaterial; client: Client } | undefined;
-    const key = await this.#options.secrets.getOrCreateAccountKey(account, async () => {
-      const fresh = await this.#keys.generate('ec-p256');
-      // A key nobody has stored is unknown to the CA: create the account right away.
-      registered = { key: fresh, client: await this.#register(fresh) };
-      return fresh;
-    });
-    let client: Client;
-    if (registered?.key.equals(key)) {
-      client = registered.client;
-    } else {
-      if (registered) {
-        this.#options.logger?.info('acme account key stored by another creator; using it', {
-          directoryUrl: this.directoryUrl,
-        });
-      }
-      client = await this.#findOrCreateAccount(key);
-    }
-    this.#options.logger?.info('acme account ready', {
-      directoryUrl: this.directoryUrl,
-      ...(this.#options.issuerName === undefined ? {} : { issuer: this.#options.issuerName }),
-      ...(eab ? { eabKeyId: eab.keyId } : {}),
-      accountUrl: client.getAccountUrl(),
-    });
-    return client;
-  }
-
-  /** An acme-client client on `key`; with `hmacKey`, its newAccount carries the binding. */
-  #newClient(key: KeyMaterial, hmacKey?: HmacKey): Client {
+  /** An acme-client client on `key`; with `binding`, its newAccount carries it. */
+  #newClient(key: KeyMaterial, binding?: { kid: string; hmacKey: string }): Client {
     const polling = this.#options.polling ?? {};
-    const eab = this.#options.eab;
     const client = new AcmeClient({
       directoryUrl: this.directoryUrl,
       accountKey: key.reveal(),
-      ...(eab && hmacKey
-        ? { externalAccountBinding: { kid: eab.keyId, hmacKey: hmacKey.reveal() } }
-        : {}),
+      ...(binding ? { externalAccountBinding: binding } : {}),
       backoffAttempts: polling.attempts ?? 15,
       backoffMin: polling.minDelayMs ?? 500,
       backoffMax: polling.maxDelayMs ?? 10_000,
     });
     this.#hookHttp(client);
     return client;
-  }
-
-  /**
-   * newAccount for `key`, with the External Account Binding when the issuer has one (its
-   * HMAC key read now, not before). Returns the client that created the account.
-   */
-  async #register(key: KeyMaterial): Promise<Client> {
-    const hmacKey = this.#options.eab ? await this.#options.eab.hmacKey.readHmacKey() : undefined;
-    const client = this.#newClient(key, hmacKey);
-    const contact = this.#options.contactEmail;
-    try {
-      await client.createAccount({
-        termsOfServiceAgreed: true,
-        ...(contact === undefined ? {} : { contact: [`mailto:${contact}`] }),
-      });
-    } catch (error) {
-      throw this.#creationError(error);
-    }
-    return client;
-  }
-
-  /**
-   * newAccount is idempotent for a known key (RFC 8555 7.3.1: 200 and the account URL),
-   * but acme-client follows a 200 with an account update carrying the same payload, and
-   * an update without contact is refused by pebble ("use POST-as-GET"). So: look the
-   * account up first (`onlyReturnExisting`, followed by a POST-as-GET; never with the
-   * binding), create it only when the CA does not know the key, and look it up once more
-   * if the creation lost a race against another instance holding the same key.
-   */
-  async #findOrCreateAccount(key: KeyMaterial): Promise<Client> {
-    const client = this.#newClient(key);
-    const lookUp = () => client.createAccount({ onlyReturnExisting: true });
-    try {
-      await lookUp();
-      return client;
-    } catch (error) {
-      const unknownKey =
-        error instanceof AcmeProblemError &&
-        shortProblemType(error.problem?.type) === 'accountDoesNotExist';
-      if (!unknownKey) throw translateAcmeError(error, { operation: 'find account' });
-    }
-    try {
-      return await this.#register(key);
-    } catch (error) {
-      if (error instanceof CertloopError && error.accountSetup) throw error;
-      await this.#call({ operation: 'create account' }, lookUp).catch(() => {
-        throw error;
-      });
-      return client;
-    }
-  }
-
-  /**
-   * A refused newAccount. A CA that refuses the binding (pebble 2.4: `unauthorized` for a
-   * wrong HMAC key or an unknown key id; others answer `malformed`) or asks for one
-   * (`externalAccountRequired`) gets `infrastructure` with `accountSetup`: no certificate
-   * is at fault and waiting will not help until a person fixes the issuer's EAB
-   * configuration. The message names the issuer and the key id, never the HMAC key.
-   */
-  #creationError(error: unknown): CertloopError {
-    const translated = translateAcmeError(error, { operation: 'create account' });
-    const type =
-      error instanceof AcmeProblemError ? shortProblemType(error.problem?.type) : undefined;
-    const eab = this.#options.eab;
-    const options = {
-      source: 'ca',
-      accountSetup: true,
-      cause: error,
-      ...(type === undefined ? {} : { problem: type }),
-    };
-    if (type === 'externalAccountRequired' && !eab) {
-      return new CertloopError(
-        'infrastructure',
-        `issuer ${this.#issuer} requires External Account Binding: configure its eab (key id and HMAC key from the CA); ${translated.message}`,
-        options,
-      );
-    }
-    if (
-      eab &&
-      (type === 'unauthorized' || type === 'malformed' || type === 'externalAccountRequired')
-    ) {
-      return new CertloopError(
-        'infrastructure',
-        `issuer ${this.#issuer} refused the External Account Binding of key id "${eab.keyId}" (check the key id and the HMAC key the CA gave); ${translated.message}`,
-        options,
-      );
-    }
-    return translated;
   }
 
   #hookHttp(client: Client): void {
