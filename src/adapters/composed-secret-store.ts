@@ -1,6 +1,7 @@
 import type { KeyMaterial } from '../core/key-material.js';
 import type {
   AccountKeys,
+  AcmeAccountId,
   CertificateBundle,
   CertificateSecrets,
   CertificateWrite,
@@ -49,9 +50,9 @@ export class ComposedSecretStore implements SecretStore {
   }
 
   getOrCreateAccountKey(
-    directoryUrl: string,
+    account: AcmeAccountId,
     generate: () => Promise<KeyMaterial>,
   ): Promise<KeyMaterial> {
-    return this.#parts.accountKeys.getOrCreateAccountKey(directoryUrl, generate);
+    return this.#parts.accountKeys.getOrCreateAccountKey(account, generate);
   }
 }

@@ -3,19 +3,28 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AcmeClientCa } from '../adapters/acme/acme-client-ca.js';
 import { AcmCertificateImporter } from '../adapters/aws/acm-certificate-importer.js';
 import { EventBridgeEventBus } from '../adapters/aws/eventbridge-event-bus.js';
 import { Route53Dns01Solver } from '../adapters/aws/route53-dns01-solver.js';
+import { SecretsManagerEabKeySource } from '../adapters/aws/secrets-manager-eab-key-source.js';
 import { ariCertificateIdOf } from '../adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../adapters/crypto/node-key-factory.js';
 import { ChalltestsrvDns01Solver } from '../adapters/local/challtestsrv-dns01-solver.js';
+import { FileEabKeySource } from '../adapters/local/file-eab-key-source.js';
 import { MemoryEventBus } from '../adapters/memory/memory-event-bus.js';
-import { type DnsConfig, exemptIssuerNames, type RuntimeConfig } from '../config/runtime-config.js';
+import {
+  type DnsConfig,
+  type EabConfig,
+  exemptIssuerNames,
+  type RuntimeConfig,
+} from '../config/runtime-config.js';
 import type { Random } from '../core/time.js';
 import type { AcmeCa } from '../ports/acme-ca.js';
 import type { Clock } from '../ports/clock.js';
 import type { Dns01Solver } from '../ports/dns01-solver.js';
+import type { EabKeySource } from '../ports/eab-key-source.js';
 import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../ports/logger.js';
 import type { AnnounceDeps } from '../services/announce-outcomes.js';
@@ -76,6 +85,10 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     if (known) return known;
     const ca = new AcmeClientCa({
       directoryUrl: issuer.directoryUrl,
+      issuerName: name,
+      ...(issuer.eab
+        ? { eab: { keyId: issuer.eab.keyId, hmacKey: eabKeySourceFor(name, issuer.eab) } }
+        : {}),
       ...(issuer.contactEmail ? { contactEmail: issuer.contactEmail } : {}),
       ...(issuer.trustedCaFile ? { trustedCaPem: readFileSync(issuer.trustedCaFile, 'utf8') } : {}),
       secrets,
@@ -125,6 +138,24 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
       ),
     ...(base.sweep ? { sweep: base.sweep } : {}),
   };
+}
+
+/**
+ * Where an issuer's EAB HMAC key is read: its Secrets Manager secret (a client in the
+ * secret's own region), or in local mode a file. Nothing is read until an account is
+ * created.
+ */
+function eabKeySourceFor(issuer: string, eab: EabConfig): EabKeySource {
+  if (eab.hmacKeySecretArn !== undefined) {
+    const region = eab.hmacKeySecretArn.split(':')[3];
+    return new SecretsManagerEabKeySource({
+      client: new SecretsManagerClient(region ? { region } : {}),
+      issuer,
+      secretArn: eab.hmacKeySecretArn,
+    });
+  }
+  // The config allows exactly one of the two (runtime-config.ts).
+  return new FileEabKeySource({ issuer, path: eab.hmacKeyFile ?? '' });
 }
 
 function dnsSolverFor(config: DnsConfig): Dns01Solver {

@@ -29,10 +29,12 @@ import { PayloadError, parseRenewPayload } from './renew-payload.js';
  * Whether a work message should come back through the queue. Only when the record
  * could not be worked on because our own storage failed: a certificate failure is
  * already recorded on the record with its backoff, and a busy or conflicting record
- * belongs to another worker.
+ * belongs to another worker. An issuer whose account cannot be set up (AccountErrors)
+ * is not healed by redelivery either: the record holds the error and its next attempt,
+ * the planner brings it back, and the messages stay out of the dead-letter queue.
  */
 export function needsRedelivery(outcome: RecordOutcome): boolean {
-  return outcome.outcome === 'deferred';
+  return outcome.outcome === 'deferred' && outcome.accountError !== true;
 }
 
 /**
@@ -63,6 +65,7 @@ export function createWorkerHandler(runtime: Runtime, metrics: MetricsSink = new
     // After the batch: every record is written, every secret published.
     const announced = await announceOutcomes(runtime.announce, results);
     metrics.count(METRICS.eventsFailed, announced.failed);
+    metrics.count(METRICS.accountErrors, results.filter((o) => o.accountError).length);
     metrics.flush();
     return processPartialResponse(
       event,

@@ -30,6 +30,12 @@ export interface CertloopErrorOptions {
   source?: string;
   /** The far side's short problem name when it gave one (an ACME problem type such as `alreadyReplaced`). */
   problem?: string;
+  /**
+   * The failure is that an issuer's ACME account could not be set up (the CA refused the
+   * External Account Binding, the HMAC key could not be read): every record of that
+   * issuer waits for a person to fix the issuer's configuration.
+   */
+  accountSetup?: boolean;
   cause?: unknown;
 }
 
@@ -38,6 +44,7 @@ export class CertloopError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly source: string | undefined;
   readonly problem: string | undefined;
+  readonly accountSetup: boolean;
 
   constructor(kind: ErrorKind, message: string, options: CertloopErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -46,6 +53,7 @@ export class CertloopError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.source = options.source;
     this.problem = options.problem;
+    this.accountSetup = options.accountSetup === true;
   }
 
   /** True for failures that count against the certificate's backoff. */

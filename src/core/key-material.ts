@@ -37,3 +37,48 @@ export class KeyMaterial {
     return REDACTED;
   }
 }
+
+/**
+ * The HMAC key of an External Account Binding (RFC 8555 section 7.3.4), base64url as the
+ * CA gives it. Like KeyMaterial it renders only a placeholder; `reveal()` is for the
+ * ACME adapter that signs the binding with it.
+ */
+export class HmacKey {
+  readonly #base64url: string;
+
+  constructor(base64url: string) {
+    if (!isUsableHmacKey(base64url))
+      throw new TypeError(`HmacKey expects base64url of at least ${MIN_HMAC_KEY_BYTES} bytes`);
+    this.#base64url = base64url;
+  }
+
+  reveal(): string {
+    return this.#base64url;
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return REDACTED;
+  }
+}
+
+/** Bytes an EAB HMAC key must hold at least: shorter is a truncated copy, not a key. */
+export const MIN_HMAC_KEY_BYTES = 16;
+
+/**
+ * Whether `text` is base64url (RFC 4648 section 5, padding allowed) of at least
+ * MIN_HMAC_KEY_BYTES bytes.
+ */
+export function isUsableHmacKey(text: string): boolean {
+  if (!/^[A-Za-z0-9_-]+={0,2}$/.test(text)) return false;
+  const digits = text.replace(/=+$/, '').length;
+  if (digits % 4 === 1) return false;
+  return Math.floor((digits * 3) / 4) >= MIN_HMAC_KEY_BYTES;
+}

@@ -33,6 +33,16 @@ const localConfigSchema = z.object({
       directoryUrl: z.url(),
       contactEmail: z.email().optional(),
       trustedCaFile: z.string().optional(),
+      /**
+       * External Account Binding for a CA that requires it: the key id the CA gave and a
+       * file holding just the HMAC key (base64url), read when the account is created.
+       */
+      eab: z
+        .strictObject({
+          keyId: z.string().min(1, 'the EAB key id the CA gave must not be empty'),
+          hmacKeyFile: z.string().min(1, 'a file holding the HMAC key (base64url)'),
+        })
+        .optional(),
     })
     .optional(),
   /** The pebble-challtestsrv that answers DNS-01 for `acme` (local mode has no other DNS). */

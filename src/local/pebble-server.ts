@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { makeListenerCertificate } from './listener-certificate.js';
+import { OutputTail } from './output-tail.js';
 
 export const PEBBLE_INSTALL_COMMAND = 'sudo apt-get update && sudo apt-get install -y pebble';
 
@@ -25,6 +26,12 @@ export interface PebbleOptions {
   /** Lifetime of issued certificates in seconds (pebble's `certificateValidityPeriod`;
    * 576000 = 160 h). Default: pebble's own (5 years in pebble 2.4). */
   certificateValidityPeriod?: number;
+  /**
+   * External Account Binding: key id -> HMAC key (base64url). When given, pebble requires
+   * a binding with every newAccount (`externalAccountBindingRequired`) and knows only
+   * these keys (`externalAccountMACKeys`). Default: no binding required.
+   */
+  externalAccountMACKeys?: Record<string, string>;
 }
 
 export interface PebbleServer {
@@ -49,35 +56,7 @@ export interface PebbleServer {
 }
 
 const LOOPBACK = '127.0.0.1';
-const TAIL_LINES = 40;
 const KILL_GRACE_MS = 2_000;
-
-/** Keeps the last lines a child printed, for error messages. */
-class OutputTail {
-  readonly #lines: string[] = [];
-  #partial = '';
-
-  push(chunk: Buffer | string): void {
-    const text = this.#partial + chunk.toString();
-    const parts = text.split('\n');
-    this.#partial = parts.pop() ?? '';
-    for (const line of parts) this.#keep(line);
-    if (this.#partial.length > 4_096) {
-      this.#keep(this.#partial);
-      this.#partial = '';
-    }
-  }
-
-  #keep(line: string): void {
-    this.#lines.push(line);
-    if (this.#lines.length > TAIL_LINES) this.#lines.shift();
-  }
-
-  text(): string {
-    const all = this.#partial ? [...this.#lines, this.#partial] : this.#lines;
-    return all.join('\n');
-  }
-}
 
 interface RunningChild {
   name: string;
@@ -389,7 +368,10 @@ export async function startPebble(options: PebbleOptions = {}): Promise<PebbleSe
         httpPort: 5002,
         tlsPort: 5001,
         ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: options.externalAccountMACKeys !== undefined,
+        ...(options.externalAccountMACKeys === undefined
+          ? {}
+          : { externalAccountMACKeys: options.externalAccountMACKeys }),
         ...(validity === undefined ? {} : { certificateValidityPeriod: validity }),
       },
     };

@@ -29,7 +29,13 @@ export interface Dns01Challenge {
  *
  * Contract (test/contract/acme-ca.test.ts checks it against pebble):
  * - The account is created or found on first use, with a key that is created once per
- *   directory URL and kept in the secret store; later runs reuse it.
+ *   directory URL and External Account Binding key id and kept in the secret store;
+ *   later runs reuse it. The key is stored only after the CA accepted the account. With
+ *   External Account Binding the binding goes with newAccount only (never a lookup), and
+ *   its HMAC key is read only then.
+ * - An account that cannot be set up for a reason only a person can fix (the CA refuses
+ *   the binding or asks for one, the HMAC key cannot be read) throws `infrastructure`
+ *   with `accountSetup`, naming the issuer and the key id; nothing is stored.
  * - `placeOrder` creates a new order and returns its state; `getOrder` reads an
  *   existing one by URL (used to resume after a crash).
  * - `pendingDns01Challenges` lists the DNS-01 challenges of the order's authorizations

@@ -1,3 +1,4 @@
+import type { IdentityFields } from '../core/issuer-identity.js';
 import type { KeyMaterial } from '../core/key-material.js';
 import type { KeyType } from '../core/key-type.js';
 
@@ -87,14 +88,28 @@ export interface PendingKeys {
 }
 
 /**
- * ACME account keys.
- * - `getOrCreateAccountKey` returns the ACME account key of a directory URL, calling
- *   `generate` and storing its result only when none exists. Concurrent callers end up
- *   with the same key (the first stored wins).
+ * Which ACME account a key stands for: the CA's directory URL and, for a CA that binds
+ * accounts to an external account (RFC 8555 section 7.3.4), the EAB key id. Two ids that
+ * differ in either are two accounts with two keys; an id without `eab` is the
+ * account certloop always kept for that directory.
+ */
+export type AcmeAccountId = IdentityFields;
+
+/**
+ * ACME account keys, one per AcmeAccountId.
+ * - `getOrCreateAccountKey` returns the stored key of the account; when none is stored
+ *   it calls `generate` and stores its result only if none appeared meanwhile
+ *   (create-if-absent). Concurrent callers end up with the same key (the first stored
+ *   wins, and a caller whose generated key lost gets the winner's).
+ * - `generate` may do more than make a key (the ACME adapter registers the account with
+ *   the CA before handing the key over): when it throws, nothing is stored, the error
+ *   reaches the caller unchanged, and the next call calls `generate` again.
+ * - Without `eab` the storage location is the one earlier versions used for the
+ *   directory URL, so existing deployments keep their account.
  */
 export interface AccountKeys {
   getOrCreateAccountKey(
-    directoryUrl: string,
+    account: AcmeAccountId,
     generate: () => Promise<KeyMaterial>,
   ): Promise<KeyMaterial>;
 }

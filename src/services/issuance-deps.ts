@@ -77,4 +77,9 @@ export interface RecordOutcome {
   renewalInfoFailed?: true;
   /** Issued: what the announcement needs beyond the stored record. */
   issued?: IssuanceFacts;
+  /**
+   * Deferred because the issuer's ACME account could not be set up (a refused External
+   * Account Binding, an unreadable HMAC key): the issuer's configuration needs a person.
+   */
+  accountError?: true;
 }

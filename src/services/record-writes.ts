@@ -55,7 +55,13 @@ export async function recordFailure(
       kind,
       error: error.message,
     });
-    return { id, outcome: 'deferred', reason: kind, detail: error.message };
+    return {
+      id,
+      outcome: 'deferred',
+      reason: kind,
+      detail: error.message,
+      ...(error.accountSetup ? { accountError: true as const } : {}),
+    };
   }
 
   const decision = decideFailure({
@@ -87,5 +93,11 @@ export async function recordFailure(
     if (cause.kind === 'conflict')
       return { id, outcome: 'conflict', reason: 'LeaseLost', detail: cause.message };
   }
-  return { id, ...decision.outcome };
+  return {
+    id,
+    ...decision.outcome,
+    ...(error.accountSetup && decision.outcome.outcome === 'deferred'
+      ? { accountError: true as const }
+      : {}),
+  };
 }

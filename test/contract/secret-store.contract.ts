@@ -92,7 +92,9 @@ export function describeSecretStoreContract(
       });
 
       it('a written bundle reads back as current with every field, key included', async () => {
-        expect(await store.writeCertificate(SECRET, first, 'token-1')).toEqual({ created: true });
+        expect(await store.writeCertificate(SECRET, first, 'token-1')).toMatchObject({
+          created: true,
+        });
         const read = await store.readCertificate(SECRET);
         expect(view(read)).toEqual(view(first));
         expect(read?.privateKey).toBeInstanceOf(KeyMaterial);
@@ -121,7 +123,9 @@ export function describeSecretStoreContract(
 
       it('a second write becomes current and makes the first one previous', async () => {
         await store.writeCertificate(SECRET, first, 'token-1');
-        expect(await store.writeCertificate(SECRET, second, 'token-2')).toEqual({ created: true });
+        expect(await store.writeCertificate(SECRET, second, 'token-2')).toMatchObject({
+          created: true,
+        });
         expect(view(await store.readCertificate(SECRET, 'current'))).toEqual(view(second));
         expect(view(await store.readCertificate(SECRET, 'previous'))).toEqual(view(first));
       });
@@ -129,19 +133,25 @@ export function describeSecretStoreContract(
       it('a third write drops the first: previous is the second', async () => {
         await store.writeCertificate(SECRET, first, 'token-1');
         await store.writeCertificate(SECRET, second, 'token-2');
-        expect(await store.writeCertificate(SECRET, third, 'token-3')).toEqual({ created: true });
+        expect(await store.writeCertificate(SECRET, third, 'token-3')).toMatchObject({
+          created: true,
+        });
         expect(view(await store.readCertificate(SECRET, 'current'))).toEqual(view(third));
         expect(view(await store.readCertificate(SECRET, 'previous'))).toEqual(view(second));
       });
 
       it('writing the same token again creates nothing and answers created: false', async () => {
-        await store.writeCertificate(SECRET, first, 'token-1');
-        expect(await store.writeCertificate(SECRET, first, 'token-1')).toEqual({ created: false });
+        const written = await store.writeCertificate(SECRET, first, 'token-1');
+        // The same version: a retried write announces the version the first one made.
+        expect(await store.writeCertificate(SECRET, first, 'token-1')).toEqual({
+          created: false,
+          versionId: written.versionId,
+        });
         expect(view(await store.readCertificate(SECRET))).toEqual(view(first));
         expect(await store.readCertificate(SECRET, 'previous')).toBeUndefined();
 
         await store.writeCertificate(SECRET, second, 'token-2');
-        expect(await store.writeCertificate(SECRET, second, 'token-2')).toEqual({
+        expect(await store.writeCertificate(SECRET, second, 'token-2')).toMatchObject({
           created: false,
         });
         expect(view(await store.readCertificate(SECRET, 'current'))).toEqual(view(second));
@@ -167,7 +177,9 @@ export function describeSecretStoreContract(
       it('secrets are independent of each other', async () => {
         await store.writeCertificate('alpha', first, 'token-1');
         await store.writeCertificate('beta', second, 'token-1');
-        expect(await store.writeCertificate('beta', second, 'token-1')).toEqual({ created: false });
+        expect(await store.writeCertificate('beta', second, 'token-1')).toMatchObject({
+          created: false,
+        });
         expect(view(await store.readCertificate('alpha'))).toEqual(view(first));
         expect(view(await store.readCertificate('beta'))).toEqual(view(second));
         expect(await store.readCertificate('alpha', 'previous')).toBeUndefined();
@@ -287,8 +299,8 @@ export function describeSecretStoreContract(
           calls += 1;
           return calls === 1 ? key : makeTestKey();
         };
-        const created = await store.getOrCreateAccountKey(DIRECTORY, generate);
-        const again = await store.getOrCreateAccountKey(DIRECTORY, generate);
+        const created = await store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, generate);
+        const again = await store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, generate);
         expect(calls).toBe(1);
         expect(created.equals(key)).toBe(true);
         expect(again.equals(key)).toBe(true);
@@ -297,26 +309,75 @@ export function describeSecretStoreContract(
       it('ten concurrent callers all get one identical key', async () => {
         const keys = await Promise.all(
           Array.from({ length: 10 }, () =>
-            store.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey()),
+            store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () => makeTestKey()),
           ),
         );
         const digests = new Set(keys.map(keyDigest));
         expect(digests.size).toBe(1);
-        const later = await store.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey());
+        const later = await store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () =>
+          makeTestKey(),
+        );
         expect(digests.has(keyDigest(later))).toBe(true);
       });
 
       it('different directory URLs get different keys', async () => {
-        const staging = await store.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey());
+        const staging = await store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () =>
+          makeTestKey(),
+        );
         const production = await store.getOrCreateAccountKey(
-          'https://acme.example/production/directory',
+          { directoryUrl: 'https://acme.example/production/directory' },
           async () => makeTestKey(),
         );
         expect(staging.equals(production)).toBe(false);
-        const stagingAgain = await store.getOrCreateAccountKey(DIRECTORY, async () =>
-          makeTestKey(),
+        const stagingAgain = await store.getOrCreateAccountKey(
+          { directoryUrl: DIRECTORY },
+          async () => makeTestKey(),
         );
         expect(stagingAgain.equals(staging)).toBe(true);
+      });
+
+      it('an EAB key id names another account of the same directory, with its own key', async () => {
+        const plain = await store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () =>
+          makeTestKey(),
+        );
+        const bound = await store.getOrCreateAccountKey(
+          { directoryUrl: DIRECTORY, eab: { keyId: 'kid-1' } },
+          async () => makeTestKey(),
+        );
+        const otherKid = await store.getOrCreateAccountKey(
+          { directoryUrl: DIRECTORY, eab: { keyId: 'kid-2' } },
+          async () => makeTestKey(),
+        );
+        expect(bound.equals(plain)).toBe(false);
+        expect(otherKid.equals(bound)).toBe(false);
+        const boundAgain = await store.getOrCreateAccountKey(
+          { directoryUrl: DIRECTORY, eab: { keyId: 'kid-1' } },
+          async () => makeTestKey(),
+        );
+        expect(boundAgain.equals(bound)).toBe(true);
+        const plainAgain = await store.getOrCreateAccountKey(
+          { directoryUrl: DIRECTORY },
+          async () => makeTestKey(),
+        );
+        expect(plainAgain.equals(plain)).toBe(true);
+      });
+
+      it('a generate that throws stores nothing: the error reaches the caller and the next call generates again', async () => {
+        const account = { directoryUrl: DIRECTORY, eab: { keyId: 'refused' } };
+        const refusal = new Error('the CA refused the binding');
+        await expect(
+          store.getOrCreateAccountKey(account, async () => {
+            throw refusal;
+          }),
+        ).rejects.toBe(refusal);
+        const key = makeTestKey();
+        let calls = 0;
+        const created = await store.getOrCreateAccountKey(account, async () => {
+          calls += 1;
+          return key;
+        });
+        expect(calls).toBe(1);
+        expect(created.equals(key)).toBe(true);
       });
     });
   });

@@ -133,7 +133,9 @@ describe('DirectorySecretStore on disk', () => {
   it('gives private keys mode 0600 and the folders holding them mode 0700', async () => {
     await store.writeCertificate(SECRET, bundle(0), 'token-0');
     await store.stagePendingKey(SECRET, 'attempt-1', makeTestKey());
-    await store.getOrCreateAccountKey('https://acme.example/dir', async () => makeTestKey());
+    await store.getOrCreateAccountKey({ directoryUrl: 'https://acme.example/dir' }, async () =>
+      makeTestKey(),
+    );
 
     const certDir = join(root, 'certs', SECRET);
     const versionDir = join(certDir, 'versions', 'token-0');
@@ -168,7 +170,9 @@ describe('DirectorySecretStore on disk', () => {
     expect((await store.readPendingKey(SECRET, 'attempt-1'))?.equals(replacement)).toBe(true);
     expect(await readdir(join(root, 'pending', SECRET))).toEqual(['attempt-1.key']);
 
-    await store.getOrCreateAccountKey('https://acme.example/dir', async () => makeTestKey());
+    await store.getOrCreateAccountKey({ directoryUrl: 'https://acme.example/dir' }, async () =>
+      makeTestKey(),
+    );
     const accountFiles = await readdir(join(root, 'accounts'));
     expect(accountFiles.filter((file) => !file.endsWith('.key'))).toEqual([]);
   });
@@ -363,7 +367,10 @@ describe('DirectorySecretStore idempotency and crash recovery', () => {
     };
     const keys = await Promise.all(
       Array.from({ length: 10 }, (_, index) =>
-        (index % 2 === 0 ? store : other).getOrCreateAccountKey('https://acme.example/d', generate),
+        (index % 2 === 0 ? store : other).getOrCreateAccountKey(
+          { directoryUrl: 'https://acme.example/d' },
+          generate,
+        ),
       ),
     );
     expect(new Set(keys.map(keyDigest)).size).toBe(1);
@@ -467,7 +474,9 @@ describe('DirectorySecretStore errors', () => {
     await expectInfrastructure(store.readPendingKey(SECRET, 'a'), file);
     await expectInfrastructure(store.discardPendingKey(SECRET, 'a'), file);
     await expectInfrastructure(
-      store.getOrCreateAccountKey('https://acme.example/d', async () => makeTestKey()),
+      store.getOrCreateAccountKey({ directoryUrl: 'https://acme.example/d' }, async () =>
+        makeTestKey(),
+      ),
       file,
     );
   });
@@ -487,12 +496,15 @@ describe('DirectorySecretStore errors', () => {
   it('leaves generate failures to the caller and stores nothing', async () => {
     const failure = new Error('kms unavailable');
     await expect(
-      store.getOrCreateAccountKey('https://acme.example/d', async () => {
+      store.getOrCreateAccountKey({ directoryUrl: 'https://acme.example/d' }, async () => {
         throw failure;
       }),
     ).rejects.toBe(failure);
     const key = makeTestKey();
-    const created = await store.getOrCreateAccountKey('https://acme.example/d', async () => key);
+    const created = await store.getOrCreateAccountKey(
+      { directoryUrl: 'https://acme.example/d' },
+      async () => key,
+    );
     expect(created.equals(key)).toBe(true);
   });
 });

@@ -2,7 +2,7 @@
 // moto in server mode: retried writes, the staging labels, the JSON value consumers read,
 // tag discovery, error translation and keeping key material out of error messages.
 // Key comparisons go through digests and booleans, so a failing assertion prints no key.
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import {
@@ -526,7 +526,7 @@ describe('account keys', () => {
   it('live in one tagged secret per directory URL, holding { directoryUrl, privateKey }', async () => {
     const key = makeTestKey();
     secretsInPlay.push(key.reveal());
-    const created = await store.getOrCreateAccountKey(DIRECTORY, async () => key);
+    const created = await store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () => key);
     expect(created.equals(key)).toBe(true);
 
     const name = accountKeySecretName(DIRECTORY);
@@ -539,13 +539,48 @@ describe('account keys', () => {
     expect(value.privateKey === key.reveal()).toBe(true);
   });
 
+  it('keeps the name earlier versions used without a key id; an EAB key id gets its own secret naming it', async () => {
+    // The name of a deployment made before EAB existed: sha256 of the directory URL alone.
+    const legacy = `certloop/acme-account/${createHash('sha256').update(DIRECTORY).digest('hex').slice(0, 32)}`;
+    expect(accountKeySecretName({ directoryUrl: DIRECTORY })).toBe(legacy);
+
+    const key = makeTestKey();
+    secretsInPlay.push(key.reveal());
+    const account = { directoryUrl: DIRECTORY, eab: { keyId: 'kid-zerossl' } };
+    await store.getOrCreateAccountKey(account, async () => key);
+    const name = accountKeySecretName(account);
+    expect(name).not.toBe(legacy);
+    const value = JSON.parse(await rawValue(name, 'AWSCURRENT')) as Record<string, string>;
+    expect(Object.keys(value).sort()).toEqual(['directoryUrl', 'eabKeyId', 'privateKey']);
+    expect(value.eabKeyId).toBe('kid-zerossl');
+    const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
+    expect(described.Tags).toContainEqual(ACCOUNT_KEY_TAG);
+  });
+
+  it('refuses a secret holding the key of another EAB key id under the looked-up name', async () => {
+    const account = { directoryUrl: DIRECTORY, eab: { keyId: 'kid-a' } };
+    const pem = makeTestKey().reveal();
+    secretsInPlay.push(pem);
+    await createSecret(
+      accountKeySecretName(account),
+      {},
+      JSON.stringify({ directoryUrl: DIRECTORY, eabKeyId: 'kid-b', privateKey: pem }),
+    );
+    const error = await failure(store.getOrCreateAccountKey(account, async () => makeTestKey()));
+    expect(error.kind).toBe('infrastructure');
+    expect(error.message).toContain('kid=kid-b');
+    expect(error.message).toContain('kid=kid-a');
+  });
+
   it('six stores racing (no shared memory) all end up with the one stored key', async () => {
     const stores = Array.from(
       { length: 6 },
       () => new SecretsManagerSecretStore({ client: newClient(), accountKeyPrefix: 'race/' }),
     );
     const keys = await Promise.all(
-      stores.map((racer) => racer.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey())),
+      stores.map((racer) =>
+        racer.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () => makeTestKey()),
+      ),
     );
     const stored = JSON.parse(
       await rawValue(accountKeySecretName(DIRECTORY, 'race/'), 'AWSCURRENT'),
@@ -558,14 +593,20 @@ describe('account keys', () => {
   it('a secret created empty beforehand gets the key; an unrelated value is refused, not overwritten', async () => {
     const name = accountKeySecretName(DIRECTORY);
     await createSecret(name);
-    const key = await store.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey());
+    const key = await store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () =>
+      makeTestKey(),
+    );
     expect(
-      (await store.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey())).equals(key),
+      (
+        await store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () => makeTestKey())
+      ).equals(key),
     ).toBe(true);
 
     const other = 'https://other.example/directory';
     await createSecret(accountKeySecretName(other), {}, '{"hello":"world"}');
-    const error = await failure(store.getOrCreateAccountKey(other, async () => makeTestKey()));
+    const error = await failure(
+      store.getOrCreateAccountKey({ directoryUrl: other }, async () => makeTestKey()),
+    );
     // The deployment's account secret, not the certificate, is at fault: retried, not counted.
     expect(error.kind).toBe('infrastructure');
     expect(error.message).toContain(accountKeySecretName(other));
@@ -657,7 +698,9 @@ describe('errors', () => {
         await failure(brokenStore.stagePendingKey(SECRET, 'attempt-1', makeTestKey())),
         await failure(brokenStore.readPendingKey(SECRET, 'attempt-1')),
         await failure(brokenStore.discardPendingKey(SECRET, 'attempt-1')),
-        await failure(brokenStore.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey())),
+        await failure(
+          brokenStore.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () => makeTestKey()),
+        ),
         await failure(brokenDiscovery.readRegistrationTags(SECRET)),
         await failure(
           (async () => {
@@ -774,7 +817,7 @@ describe('errors', () => {
     const errors = [
       await failure(echoStore.writeCertificate(SECRET, first, 'token-1')),
       await failure(echoStore.stagePendingKey(SECRET, 'attempt-1', key)),
-      await failure(echoStore.getOrCreateAccountKey(DIRECTORY, async () => key)),
+      await failure(echoStore.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () => key)),
     ];
     expect(echoed).toHaveLength(3);
     for (const error of errors) {
@@ -799,7 +842,9 @@ describe('errors', () => {
       {},
       `{"directoryUrl":"${DIRECTORY}","privateKey":"${key.reveal().slice(0, 60)}`,
     );
-    const error = await failure(store.getOrCreateAccountKey(DIRECTORY, async () => makeTestKey()));
+    const error = await failure(
+      store.getOrCreateAccountKey({ directoryUrl: DIRECTORY }, async () => makeTestKey()),
+    );
     expect(error.kind).toBe('infrastructure');
     expect(error.message).not.toContain('BEGIN');
   });

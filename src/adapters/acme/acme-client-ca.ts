@@ -1,10 +1,13 @@
 import type { Agent } from 'node:https';
 import { CertloopError } from '../../core/errors.js';
+import type { KeyMaterial } from '../../core/key-material.js';
 import type { RenewalInfoAnswer } from '../../core/renewal-info.js';
 import type { AcmeCa, Dns01Challenge, OrderState, OrderStatus } from '../../ports/acme-ca.js';
+import type { EabKeySource } from '../../ports/eab-key-source.js';
 import type { KeyFactory } from '../../ports/key-factory.js';
 import type { Logger } from '../../ports/logger.js';
 import type { SecretStore } from '../../ports/secret-store.js';
+import { connectAccount } from './acme-account.js';
 import { AcmeClient, type Authorization, type Client, type Order } from './acme-client-modules.js';
 import { AcmeDirectory, acmeAgent } from './acme-directory.js';
 import {
@@ -22,9 +25,16 @@ import { asksToWait, hookClientHttp } from './acme-http.js';
 
 export interface AcmeClientCaOptions {
   directoryUrl: string;
+  /** The issuer's name in the deployment, for messages. Default: the directory URL. */
+  issuerName?: string;
   /** Contact for the account (`mailto:`), if any. */
   contactEmail?: string;
-  /** Where the account key lives (one per directory URL). */
+  /**
+   * External Account Binding (RFC 8555 section 7.3.4): the key id the CA gave and where
+   * its HMAC key is read. The key is read only when an account is created.
+   */
+  eab?: { keyId: string; hmacKey: EabKeySource };
+  /** Where the account key lives (one per directory URL and EAB key id). */
   secrets: SecretStore;
   /** Generates the account key (EC P-256) when the store has none. */
   keys: KeyFactory;
@@ -222,57 +232,33 @@ export class AcmeClientCa implements AcmeCa {
     return this.#client;
   }
 
-  async #connect(): Promise<Client> {
-    const key = await this.#options.secrets.getOrCreateAccountKey(this.directoryUrl, () =>
-      this.#keys.generate('ec-p256'),
-    );
+  #connect(): Promise<Client> {
+    const { directoryUrl, issuerName, contactEmail, eab, secrets, logger } = this.#options;
+    return connectAccount({
+      directoryUrl,
+      secrets,
+      keys: this.#keys,
+      ...(issuerName === undefined ? {} : { issuerName }),
+      ...(contactEmail === undefined ? {} : { contactEmail }),
+      ...(eab === undefined ? {} : { eab }),
+      ...(logger === undefined ? {} : { logger }),
+      newClient: (key, binding) => this.#newClient(key, binding),
+    });
+  }
+
+  /** An acme-client client on `key`; with `binding`, its newAccount carries it. */
+  #newClient(key: KeyMaterial, binding?: { kid: string; hmacKey: string }): Client {
     const polling = this.#options.polling ?? {};
     const client = new AcmeClient({
       directoryUrl: this.directoryUrl,
       accountKey: key.reveal(),
+      ...(binding ? { externalAccountBinding: binding } : {}),
       backoffAttempts: polling.attempts ?? 15,
       backoffMin: polling.minDelayMs ?? 500,
       backoffMax: polling.maxDelayMs ?? 10_000,
     });
     this.#hookHttp(client);
-    await this.#findOrCreateAccount(client);
-    this.#options.logger?.info('acme account ready', {
-      directoryUrl: this.directoryUrl,
-      accountUrl: client.getAccountUrl(),
-    });
     return client;
-  }
-
-  /**
-   * newAccount is idempotent for a known key (RFC 8555 7.3.1: 200 and the account URL),
-   * but acme-client follows a 200 with an account update carrying the same payload, and
-   * an update without contact is refused by pebble ("use POST-as-GET"). So: look the
-   * account up first (`onlyReturnExisting`, followed by a POST-as-GET), create it only
-   * when the CA does not know the key, and look it up once more if the creation lost a
-   * race against another instance holding the same key.
-   */
-  async #findOrCreateAccount(client: Client): Promise<void> {
-    const lookUp = () => client.createAccount({ onlyReturnExisting: true });
-    try {
-      await lookUp();
-      return;
-    } catch (error) {
-      const unknownKey =
-        error instanceof AcmeProblemError &&
-        shortProblemType(error.problem?.type) === 'accountDoesNotExist';
-      if (!unknownKey) throw translateAcmeError(error, { operation: 'find account' });
-    }
-    const contact = this.#options.contactEmail;
-    try {
-      await client.createAccount({
-        termsOfServiceAgreed: true,
-        ...(contact === undefined ? {} : { contact: [`mailto:${contact}`] }),
-      });
-    } catch (error) {
-      await this.#call({ operation: 'create account' }, lookUp).catch(() => {
-        throw translateAcmeError(error, { operation: 'create account' });
-      });
-    }
   }
 
   #hookHttp(client: Client): void {

@@ -1,10 +1,12 @@
 /**
- * ACME account keys in Secrets Manager: one secret per ACME directory URL, named
- * `<prefix><first 32 hex of sha256(directoryUrl)>`, value `{ directoryUrl, privateKey }`,
- * tagged ACCOUNT_KEY_TAG, created with one CreateSecret (value and tag together) and a
- * version id derived from the directory URL, so that of two racing creators exactly one
- * succeeds and the other reads and returns the winner's key. Callers in one process
- * share one lookup.
+ * ACME account keys in Secrets Manager: one secret per ACME account, named
+ * `<prefix><first 32 hex of sha256(identity)>` where the identity is `issuerIdentity()`:
+ * the directory URL, followed by ` kid=<EAB key id>` with External Account Binding (so a
+ * secret without EAB keeps the name it always had). Value
+ * `{ directoryUrl, eabKeyId?, privateKey }`, tagged ACCOUNT_KEY_TAG, created with one
+ * CreateSecret (value and tag together) and a version id derived from the identity, so
+ * that of two racing creators exactly one succeeds and the other reads and returns the
+ * winner's key. Callers in one process share one lookup.
  */
 import {
   CreateSecretCommand,
@@ -15,8 +17,9 @@ import * as z from 'zod/mini';
 import { ACCOUNT_KEY_TAG, DEFAULT_ACCOUNT_KEY_PREFIX } from '../../config/shared-names.js';
 import '../../config/zod-messages.js';
 import { CertloopError } from '../../core/errors.js';
+import { issuerIdentity } from '../../core/issuer-identity.js';
 import { KeyMaterial } from '../../core/key-material.js';
-import type { AccountKeys } from '../../ports/secret-store.js';
+import type { AccountKeys, AcmeAccountId } from '../../ports/secret-store.js';
 import {
   CURRENT_STAGE,
   parseJson,
@@ -37,15 +40,20 @@ const ACCOUNT_READ_DELAY_MS = 200;
 
 const accountValueSchema = z.object({
   directoryUrl: z.string(),
+  eabKeyId: z.optional(z.string()),
   privateKey: z.string().check(z.minLength(1)),
 });
 
-/** The name of the secret that holds the ACME account key of a directory URL. */
+/**
+ * The name of the secret that holds the key of an ACME account (a directory URL, or a
+ * directory URL and an EAB key id).
+ */
 export function accountKeySecretName(
-  directoryUrl: string,
+  account: string | AcmeAccountId,
   prefix = DEFAULT_ACCOUNT_KEY_PREFIX,
 ): string {
-  return `${prefix}${sha256Hex(directoryUrl).slice(0, 32)}`;
+  const identity = typeof account === 'string' ? account : issuerIdentity(account);
+  return `${prefix}${sha256Hex(identity).slice(0, 32)}`;
 }
 
 export class SecretsManagerAccountKeys implements AccountKeys {
@@ -59,13 +67,13 @@ export class SecretsManagerAccountKeys implements AccountKeys {
   }
 
   getOrCreateAccountKey(
-    directoryUrl: string,
+    account: AcmeAccountId,
     generate: () => Promise<KeyMaterial>,
   ): Promise<KeyMaterial> {
-    const name = accountKeySecretName(directoryUrl, this.#prefix);
+    const name = accountKeySecretName(account, this.#prefix);
     let lookup = this.#lookups.get(name);
     if (!lookup) {
-      lookup = this.#loadOrCreate(name, directoryUrl, generate).finally(() => {
+      lookup = this.#loadOrCreate(name, account, generate).finally(() => {
         this.#lookups.delete(name);
       });
       this.#lookups.set(name, lookup);
@@ -75,22 +83,30 @@ export class SecretsManagerAccountKeys implements AccountKeys {
 
   async #loadOrCreate(
     name: string,
-    directoryUrl: string,
+    account: AcmeAccountId,
     generate: () => Promise<KeyMaterial>,
   ): Promise<KeyMaterial> {
-    const found = await this.#read(name, directoryUrl);
+    const found = await this.#read(name, account);
     if (found instanceof KeyMaterial) return found;
 
+    // Nothing is written until generate has succeeded.
     const key = await generate();
-    const value = JSON.stringify({ directoryUrl, privateKey: key.reveal() });
+    const { directoryUrl } = account;
+    const eabKeyId = account.eab?.keyId;
+    const value = JSON.stringify({
+      directoryUrl,
+      ...(eabKeyId === undefined ? {} : { eabKeyId }),
+      privateKey: key.reveal(),
+    });
+    const identity = issuerIdentity(account);
     // The same version id for every creator: of two racing writers exactly one succeeds.
-    const versionId = uuidFromHash(`certloop:account-key:${directoryUrl}`);
+    const versionId = uuidFromHash(`certloop:account-key:${identity}`);
     try {
       if (found === 'missing') {
         await this.#client.send(
           new CreateSecretCommand({
             Name: name,
-            Description: `ACME account key of ${directoryUrl}, managed by certloop`,
+            Description: `ACME account key of ${identity}, managed by certloop`,
             SecretString: value,
             ClientRequestToken: versionId,
             Tags: [{ ...ACCOUNT_KEY_TAG }],
@@ -119,7 +135,7 @@ export class SecretsManagerAccountKeys implements AccountKeys {
     }
     // Lost the race: the winner's key is the account key. It may take a moment to show.
     for (let attempt = 1; ; attempt += 1) {
-      const winner = await this.#read(name, directoryUrl);
+      const winner = await this.#read(name, account);
       if (winner instanceof KeyMaterial) return winner;
       if (attempt >= ACCOUNT_READ_ATTEMPTS) {
         throw new CertloopError(
@@ -133,7 +149,7 @@ export class SecretsManagerAccountKeys implements AccountKeys {
   }
 
   /** The account key, or whether its secret is `missing` or `empty` (exists, no value). */
-  async #read(name: string, directoryUrl: string): Promise<KeyMaterial | 'missing' | 'empty'> {
+  async #read(name: string, account: AcmeAccountId): Promise<KeyMaterial | 'missing' | 'empty'> {
     const purpose = 'read ACME account key';
     let text: string | undefined;
     try {
@@ -155,10 +171,14 @@ export class SecretsManagerAccountKeys implements AccountKeys {
         { source: SECRETS_SOURCE },
       );
     }
-    if (parsed.data.directoryUrl !== directoryUrl) {
+    const stored = issuerIdentity({
+      directoryUrl: parsed.data.directoryUrl,
+      ...(parsed.data.eabKeyId === undefined ? {} : { eab: { keyId: parsed.data.eabKeyId } }),
+    });
+    if (stored !== issuerIdentity(account)) {
       throw new CertloopError(
         'infrastructure',
-        `Secret ${name} holds the ACME account key of ${parsed.data.directoryUrl}, not of ${directoryUrl}`,
+        `Secret ${name} holds the ACME account key of ${stored}, not of ${issuerIdentity(account)}`,
         { source: SECRETS_SOURCE },
       );
     }

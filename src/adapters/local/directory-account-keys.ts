@@ -1,14 +1,17 @@
 /**
  * ACME account keys in the local-mode directory store:
- * `<root>/accounts/<sha256 hex of directory URL>.key` (mode 0600). A new key is written
+ * `<root>/accounts/<sha256 hex of the account identity>.key` (mode 0600), where the
+ * identity is `issuerIdentity()`: the directory URL, followed by ` kid=<EAB key id>`
+ * with External Account Binding (so a key without EAB keeps its old file name). A new key is written
  * to a temp file and hard-linked into place; link() fails when the file exists, so any
  * number of processes may race and all end up with the first key stored. Callers in one
  * process share one creation.
  */
 import { link } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { issuerIdentity } from '../../core/issuer-identity.js';
 import type { KeyMaterial } from '../../core/key-material.js';
-import type { AccountKeys } from '../../ports/secret-store.js';
+import type { AccountKeys, AcmeAccountId } from '../../ports/secret-store.js';
 import {
   fileError,
   hasCode,
@@ -30,10 +33,10 @@ export class DirectoryAccountKeys implements AccountKeys {
   }
 
   async getOrCreateAccountKey(
-    directoryUrl: string,
+    account: AcmeAccountId,
     generate: () => Promise<KeyMaterial>,
   ): Promise<KeyMaterial> {
-    const file = join(this.#root, 'accounts', `${sha256Hex(directoryUrl)}.key`);
+    const file = join(this.#root, 'accounts', `${sha256Hex(issuerIdentity(account))}.key`);
     const existing = await readKeyIfPresent(file);
     if (existing) return existing;
     // Callers in this process share one creation; other processes race through link().
@@ -53,11 +56,12 @@ async function createAccountKey(
   generate: () => Promise<KeyMaterial>,
 ): Promise<KeyMaterial> {
   const dir = dirname(file);
-  await makeDirectory(dir);
   // Someone may have finished since our first look.
   const existing = await readKeyIfPresent(file);
   if (existing) return existing;
+  // Nothing is written (not even the folder) until generate has succeeded.
   const key = await generate();
+  await makeDirectory(dir);
   const temp = join(dir, tempName());
   try {
     await writeFileDurably(temp, key.reveal(), 0o600);

@@ -1,5 +1,7 @@
+import { issuerIdentity } from '../../core/issuer-identity.js';
 import type { KeyMaterial } from '../../core/key-material.js';
 import {
+  type AcmeAccountId,
   type CertificateBundle,
   MAX_PENDING_KEYS,
   type SecretStage,
@@ -65,12 +67,23 @@ export class MemorySecretStore implements SecretStore {
     this.#secrets.get(secretId)?.pending.delete(attemptId);
   }
 
-  getOrCreateAccountKey(directoryUrl: string, generate: () => Promise<KeyMaterial>) {
-    let key = this.#accountKeys.get(directoryUrl);
+  getOrCreateAccountKey(account: AcmeAccountId, generate: () => Promise<KeyMaterial>) {
+    const identity = issuerIdentity(account);
+    let key = this.#accountKeys.get(identity);
     if (!key) {
-      key = generate();
-      this.#accountKeys.set(directoryUrl, key);
+      const created = generate();
+      key = created;
+      this.#accountKeys.set(identity, created);
+      // A failed generate stores nothing: the next caller tries again.
+      created.catch(() => {
+        if (this.#accountKeys.get(identity) === created) this.#accountKeys.delete(identity);
+      });
     }
     return key;
+  }
+
+  /** The identities (issuerIdentity) that hold an account key, for tests. */
+  accountKeyIdentities(): string[] {
+    return [...this.#accountKeys.keys()];
   }
 }
