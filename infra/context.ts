@@ -245,26 +245,28 @@ function issuers(node: Node): Pick<CertLoopProps, 'issuers' | 'defaultIssuer'> {
       throw new ContextError(key, 'is not valid JSON');
     }
   }
+  let set: ReturnType<typeof readIssuerList>;
   try {
-    const set = readIssuerList(value);
-    const props: Record<string, CertLoopIssuer> = {};
-    for (const [
-      name,
-      { directoryUrl, contactEmail, ariRenewalsExempt, eab, profile },
-    ] of Object.entries(set.issuers)) {
-      props[name] = {
-        directoryUrl,
-        ...(contactEmail !== undefined ? { contactEmail } : {}),
-        ...(ariRenewalsExempt !== undefined ? { ariRenewalsExempt } : {}),
-        // readIssuerList refuses an HMAC key file: a deployment has the secret ARN.
-        ...(eab ? { eab: { keyId: eab.keyId, hmacKeySecretArn: eab.hmacKeySecretArn ?? '' } } : {}),
-        ...(profile !== undefined ? { profile } : {}),
-      };
-    }
-    return { issuers: props, defaultIssuer: set.defaultIssuer };
+    set = readIssuerList(value);
   } catch (error) {
     throw new ContextError(key, (error as Error).message);
   }
+  const props: Record<string, CertLoopIssuer> = {};
+  for (const [name, issuer] of Object.entries(set.issuers)) {
+    props[name] = {
+      directoryUrl: issuer.directoryUrl,
+      ...(issuer.contactEmail !== undefined ? { contactEmail: issuer.contactEmail } : {}),
+      ...(issuer.ariRenewalsExempt !== undefined
+        ? { ariRenewalsExempt: issuer.ariRenewalsExempt }
+        : {}),
+      // readIssuerList refuses an HMAC key file: a deployed issuer has the secret's ARN.
+      ...(issuer.eab?.hmacKeySecretArn
+        ? { eab: { keyId: issuer.eab.keyId, hmacKeySecretArn: issuer.eab.hmacKeySecretArn } }
+        : {}),
+      ...(issuer.profile !== undefined ? { profile: issuer.profile } : {}),
+    };
+  }
+  return { issuers: props, defaultIssuer: set.defaultIssuer };
 }
 
 function retention(node: Node): logs.RetentionDays {
