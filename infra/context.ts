@@ -1,22 +1,32 @@
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { readIssuerList } from '../src/config/issuer-list.js';
 import {
   CERTLOOP_DEFAULTS,
   type CertLoopProps,
   type OrderBudgetProps,
 } from './certloop/certloop.js';
 import type { ChallengeZone } from './certloop/challenge-zones.js';
-import { LETS_ENCRYPT_STAGING } from './certloop/issuers.js';
+import { type CertLoopIssuer, LETS_ENCRYPT_STAGING } from './certloop/issuers.js';
 
 /**
  * The CDK context keys of the certloop app (`cdk.json` or `-c key=value`). Values from
  * `cdk.json` arrive typed; values from `-c` arrive as strings, so lists are JSON.
  */
 export const CONTEXT_KEYS = {
-  /** ACME directory of the single issuer `default`. Default: Let's Encrypt staging. */
+  /**
+   * JSON list of issuers: {name, directoryUrl, contactEmail?, eab?: {keyId,
+   * hmacKeySecretArn}, profile?, ariRenewalsExempt?, default?}. Not together with
+   * acmeDirectoryUrl or contactEmail. Default: the shorthand below.
+   */
+  issuers: 'issuers',
+  /**
+   * One-issuer shorthand: ACME directory of the single issuer `default`. Default: Let's
+   * Encrypt staging (not in cdk.json, so that `issuers` can be given instead).
+   */
   acmeDirectoryUrl: 'acmeDirectoryUrl',
-  /** Contact email of the ACME account. Optional. */
+  /** One-issuer shorthand: contact email of the ACME account. Optional. */
   contactEmail: 'contactEmail',
   /** JSON list of {hostedZoneId, domain, roleArn?}. Default []. */
   hostedZones: 'hostedZones',
@@ -46,9 +56,13 @@ export const CONTEXT_KEYS = {
   acmImport: 'acmImport',
 } as const;
 
-/** The documented defaults of the context keys (what `cdk.json` holds). */
+/**
+ * The documented defaults of the context keys (what `cdk.json` holds). The issuer is not
+ * among them: `issuers` and the `acmeDirectoryUrl` shorthand exclude each other, so
+ * neither may come from cdk.json; with neither, the issuer `default` is Let's Encrypt
+ * staging.
+ */
 export const CONTEXT_DEFAULTS = {
-  [CONTEXT_KEYS.acmeDirectoryUrl]: LETS_ENCRYPT_STAGING,
   [CONTEXT_KEYS.hostedZones]: [] as ChallengeZone[],
   [CONTEXT_KEYS.plannerSchedule]: CERTLOOP_DEFAULTS.plannerSchedule,
   [CONTEXT_KEYS.sweepSchedule]: CERTLOOP_DEFAULTS.sweepSchedule,
@@ -192,6 +206,69 @@ function orderBudget(node: Node): OrderBudgetProps | undefined {
   return budget;
 }
 
+/**
+ * The issuers: the `issuers` list (checked by readIssuerList, so a malformed issuer is
+ * refused with the functions' own cold-start message), or the one-issuer shorthand
+ * `acmeDirectoryUrl` / `contactEmail`; never both.
+ */
+function issuers(node: Node): Pick<CertLoopProps, 'issuers' | 'defaultIssuer'> {
+  const key = CONTEXT_KEYS.issuers;
+  const directoryUrl = optionalString(node, CONTEXT_KEYS.acmeDirectoryUrl);
+  const contactEmail = optionalString(node, CONTEXT_KEYS.contactEmail);
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') {
+    return {
+      issuers: {
+        default: {
+          directoryUrl: directoryUrl ?? LETS_ENCRYPT_STAGING,
+          ...(contactEmail ? { contactEmail } : {}),
+        },
+      },
+    };
+  }
+  const shorthand = [
+    ...(directoryUrl !== undefined ? [CONTEXT_KEYS.acmeDirectoryUrl] : []),
+    ...(contactEmail !== undefined ? [CONTEXT_KEYS.contactEmail] : []),
+  ];
+  if (shorthand.length > 0) {
+    throw new ContextError(
+      key,
+      `cannot be combined with the one-issuer shorthand ${shorthand.map((k) => `"${k}"`).join(' and ')}; ` +
+        'give the directory URL and contact email in the issuers list instead',
+    );
+  }
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new ContextError(key, 'is not valid JSON');
+    }
+  }
+  let set: ReturnType<typeof readIssuerList>;
+  try {
+    set = readIssuerList(value);
+  } catch (error) {
+    throw new ContextError(key, (error as Error).message);
+  }
+  const props: Record<string, CertLoopIssuer> = {};
+  for (const [name, issuer] of Object.entries(set.issuers)) {
+    props[name] = {
+      directoryUrl: issuer.directoryUrl,
+      ...(issuer.contactEmail !== undefined ? { contactEmail: issuer.contactEmail } : {}),
+      ...(issuer.ariRenewalsExempt !== undefined
+        ? { ariRenewalsExempt: issuer.ariRenewalsExempt }
+        : {}),
+      // readIssuerList refuses an HMAC key file: a deployed issuer has the secret's ARN.
+      ...(issuer.eab?.hmacKeySecretArn
+        ? { eab: { keyId: issuer.eab.keyId, hmacKeySecretArn: issuer.eab.hmacKeySecretArn } }
+        : {}),
+      ...(issuer.profile !== undefined ? { profile: issuer.profile } : {}),
+    };
+  }
+  return { issuers: props, defaultIssuer: set.defaultIssuer };
+}
+
 function retention(node: Node): logs.RetentionDays {
   const days = integer(node, CONTEXT_KEYS.logRetentionDays, CERTLOOP_DEFAULTS.logRetentionDays);
   const allowed = Object.values(logs.RetentionDays).filter(
@@ -209,15 +286,13 @@ function retention(node: Node): logs.RetentionDays {
 
 /** The CertLoop props that the app's context describes; unset keys keep their defaults. */
 export function certLoopPropsFromContext(node: Node): CertLoopProps {
-  const directoryUrl = optionalString(node, CONTEXT_KEYS.acmeDirectoryUrl) ?? LETS_ENCRYPT_STAGING;
-  const contactEmail = optionalString(node, CONTEXT_KEYS.contactEmail);
   const allowedSuffixes = strings(node, CONTEXT_KEYS.allowedSuffixes, true);
   const notificationEmail = optionalString(node, CONTEXT_KEYS.notificationEmail);
   const secretEncryptionKeyArns = strings(node, CONTEXT_KEYS.secretEncryptionKeyArns, true);
   const budget = orderBudget(node);
   const stekSets = strings(node, CONTEXT_KEYS.stekSets, true);
   return {
-    issuers: { default: { directoryUrl, ...(contactEmail ? { contactEmail } : {}) } },
+    ...issuers(node),
     hostedZones: hostedZones(node),
     ...(allowedSuffixes ? { allowedSuffixes } : {}),
     plannerSchedule: schedule(

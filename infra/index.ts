@@ -34,6 +34,8 @@ export {
 } from './certloop/challenge-zones.js';
 export {
   type CertLoopIssuer,
+  type CertLoopIssuerEab,
+  hmacKeySecretResource,
   Issuers,
   type IssuersProps,
   LETS_ENCRYPT_PRODUCTION,

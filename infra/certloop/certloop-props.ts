@@ -39,12 +39,17 @@ export interface OrderBudgetProps {
 
 export interface CertLoopProps {
   /**
-   * Named ACME issuers; a secret picks one with the `certloop:issuer` tag.
+   * Named ACME issuers; a secret picks one with the `certloop:issuer` tag. Checked at
+   * synth by the functions' own reader (https directories, no unknown fields). An issuer
+   * with `eab` names the Secrets Manager secret of its HMAC key: the worker may read
+   * exactly those secrets.
    * @default { default: { directoryUrl: LETS_ENCRYPT_STAGING } } (untrusted test certificates)
    */
   readonly issuers?: Record<string, CertLoopIssuer>;
   /**
-   * The issuer of secrets that name none.
+   * The issuer of secrets that name none, and the target of the issuer rotation: a
+   * change moves the records that follow it, a batch per planner run. Must name one of
+   * `issuers` (synth fails otherwise).
    * @default - the only issuer, or the one named `default`
    */
   readonly defaultIssuer?: string;

@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ENV } from '../../src/config/environment.js';
+import { readDeployedIssuers } from '../../src/config/issuer-list.js';
 import { readPlannerConfig, readRuntimeConfig } from '../../src/config/runtime-config.js';
 import { REGISTRATION_TAG_KEY } from '../../src/config/shared-names.js';
 import { readStekConfig, STEK_ENV } from '../../src/config/stek-environment.js';
@@ -188,7 +189,8 @@ export class CertLoop extends Construct {
     this.records.grantReadWrite(this.worker);
     this.secrets.grantWrite(this.worker);
     this.zones.grantChallengeWrite(this.worker);
-    this.issuers.configure(this.worker);
+    // The worker creates the ACME accounts: it alone may read the EAB HMAC key secrets.
+    this.issuers.grantAccountSetup(this.worker);
     this.workQueue.addConsumer(this.worker, { maxConcurrency });
 
     // ACM import (opt-in): the worker imports; the sweep and Renew accept certloop:acm.
@@ -273,9 +275,9 @@ export class CertLoop extends Construct {
   /**
    * Runs the functions' own configuration readers (`readRuntimeConfig`,
    * `readPlannerConfig`, `readStekConfig`) on the values this construct will set, so a
-   * malformed issuer, zone, suffix, budget, rotation batch or STEK setting fails
-   * `cdk synth` with the message the function would log at cold start, instead of
-   * failing after deploy.
+   * malformed issuer (or a default issuer that names none), zone, suffix, budget,
+   * rotation batch or STEK setting fails `cdk synth` with the message the function would
+   * log at cold start, instead of failing after deploy.
    */
   #checkRuntimeConfig(rotationBatch: number): void {
     const values = [
@@ -289,6 +291,9 @@ export class CertLoop extends Construct {
     if (values.some((value) => Token.isUnresolved(value))) return;
     const tableName = 'certloop-synth-check';
     try {
+      // The props as given (unknown fields included), by the functions' reader, minus
+      // what only local mode can use (an HMAC key file, a CA file to trust).
+      readDeployedIssuers({ ...this.issuers.issuers });
       readPlannerConfig({
         [ENV.tableName]: tableName,
         [ENV.queueUrl]: 'https://sqs.us-east-1.amazonaws.com/123456789012/certloop-synth-check',

@@ -1,3 +1,5 @@
+import { Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ENV } from '../../src/config/environment.js';
@@ -7,9 +9,26 @@ export const LETS_ENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.or
 /** Let's Encrypt production. */
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
+/**
+ * External Account Binding: CAs such as ZeroSSL and Google Trust Services bind a new ACME
+ * account to an account of theirs with a key id and an HMAC key.
+ */
+export interface CertLoopIssuerEab {
+  /** The EAB key id (`kid`) the CA gave. */
+  readonly keyId: string;
+  /**
+   * ARN of the Secrets Manager secret holding the HMAC key the CA gave, as the JSON
+   * `{"hmacKey":"<base64url key>"}`. The key itself never appears in the template, the
+   * environment or the logs; the worker may read exactly this secret. Give the full
+   * ARN (with the `-xxxxxx` suffix Secrets Manager appends); an ARN without it is
+   * granted as `<arn>-??????`.
+   */
+  readonly hmacKeySecretArn: string;
+}
+
 /** An ACME CA that certificates can be issued by. */
 export interface CertLoopIssuer {
-  /** The ACME directory URL. */
+  /** The ACME directory URL (https). */
   readonly directoryUrl: string;
   /**
    * Contact email registered with the ACME account.
@@ -22,6 +41,17 @@ export interface CertLoopIssuer {
    * @default - true for Let's Encrypt directories, false otherwise
    */
   readonly ariRenewalsExempt?: boolean;
+  /**
+   * External Account Binding, for CAs that require it (ZeroSSL, Google Trust Services).
+   * @default - no EAB
+   */
+  readonly eab?: CertLoopIssuerEab;
+  /**
+   * The ACME profile (e.g. `tlsserver`, `shortlived`) of certificates whose secret names
+   * none with the `certloop:profile` tag.
+   * @default - the CA's default profile
+   */
+  readonly profile?: string;
 }
 
 export interface IssuersProps {
@@ -38,9 +68,28 @@ export interface IssuersProps {
   readonly defaultIssuer?: string;
 }
 
+/** A Secrets Manager ARN ends in `-` and the six random characters the service appends. */
+const RANDOM_SUFFIX = /-[A-Za-z0-9]{6}$/;
+
 /**
- * The ACME issuers. `configure(fn)` sets CERTLOOP_ISSUERS (and CERTLOOP_DEFAULT_ISSUER
- * when given). Issuers need no IAM: the account keys are covered by CertificateSecrets.
+ * The IAM resource of an EAB HMAC key secret: the ARN as given when it is complete (or a
+ * token, such as `secret.secretArn`), else the ARN of the name plus `-??????` (exactly
+ * the six random characters, no wider).
+ */
+export function hmacKeySecretResource(arn: string): string {
+  return Token.isUnresolved(arn) || RANDOM_SUFFIX.test(arn) ? arn : `${arn}-??????`;
+}
+
+/**
+ * The ACME issuers.
+ *
+ * - `configure(fn)`: CERTLOOP_ISSUERS (and CERTLOOP_DEFAULT_ISSUER when given), no IAM:
+ *   for functions that read the issuers but create no ACME account (sweep, renew).
+ * - `grantAccountSetup(fn)`: the same, plus `secretsmanager:GetSecretValue` on exactly
+ *   the EAB HMAC key secrets of the issuers: for the function that creates the ACME
+ *   accounts (the worker). The account keys themselves are covered by CertificateSecrets;
+ *   a customer-managed KMS key of an HMAC secret goes in `secretEncryptionKeyArns`.
+ * - `configureRotation(fn, batch)`: the planner's issuer rotation.
  */
 export class Issuers extends Construct {
   readonly issuers: Readonly<Record<string, CertLoopIssuer>>;
@@ -52,7 +101,7 @@ export class Issuers extends Construct {
     if (props.defaultIssuer !== undefined) this.defaultIssuer = props.defaultIssuer;
   }
 
-  /** The value of CERTLOOP_ISSUERS. */
+  /** The value of CERTLOOP_ISSUERS (key ids and secret ARNs; never a key). */
   get issuersJson(): string {
     const entries = Object.entries(this.issuers).map(([name, issuer]) => [
       name,
@@ -62,9 +111,21 @@ export class Issuers extends Construct {
         ...(issuer.ariRenewalsExempt !== undefined
           ? { ariRenewalsExempt: issuer.ariRenewalsExempt }
           : {}),
+        ...(issuer.eab
+          ? { eab: { keyId: issuer.eab.keyId, hmacKeySecretArn: issuer.eab.hmacKeySecretArn } }
+          : {}),
+        ...(issuer.profile ? { profile: issuer.profile } : {}),
       },
     ]);
     return JSON.stringify(Object.fromEntries(entries));
+  }
+
+  /** The IAM resources of the EAB HMAC key secrets, one per distinct secret. */
+  get hmacKeySecretResources(): string[] {
+    const arns = Object.values(this.issuers).flatMap((issuer) =>
+      issuer.eab ? [hmacKeySecretResource(issuer.eab.hmacKeySecretArn)] : [],
+    );
+    return [...new Set(arns)];
   }
 
   /**
@@ -89,9 +150,27 @@ export class Issuers extends Construct {
     fn.addEnvironment(ENV.rotationBatch, `${batch}`);
   }
 
-  /** Sets the issuer variables. */
+  /** Sets the issuer variables (no IAM: for functions that create no ACME account). */
   configure(fn: lambda.Function): void {
     fn.addEnvironment(ENV.issuers, this.issuersJson);
     if (this.defaultIssuer !== undefined) fn.addEnvironment(ENV.defaultIssuer, this.defaultIssuer);
+  }
+
+  /**
+   * Sets the issuer variables and lets the function read the EAB HMAC key secrets of the
+   * issuers, and nothing else: for the function that creates the ACME accounts.
+   */
+  grantAccountSetup(fn: lambda.Function): void {
+    this.configure(fn);
+    const resources = this.hmacKeySecretResources;
+    if (resources.length === 0) return;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadEabHmacKeys',
+        actions: ['secretsmanager:GetSecretValue'],
+        // '?' matches exactly one character: '-??????' is the random suffix, nothing wider.
+        resources,
+      }),
+    );
   }
 }

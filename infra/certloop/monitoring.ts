@@ -52,9 +52,9 @@ export interface MonitoringProps {
 
 /**
  * Observability: an SNS topic for notices (KMS-encrypted, TLS-only), alarms that publish
- * to it (a certificate at risk for its lifetime, dead letters, repeated failures,
- * function errors) and a dashboard. Let's Encrypt no longer emails about expiry: these
- * alarms are the expiry warning.
+ * to it (a certificate at risk for its lifetime, dead letters, repeated failures, an
+ * issuer account that cannot be set up, function errors) and a dashboard. Let's Encrypt
+ * no longer emails about expiry: these alarms are the expiry warning.
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -62,6 +62,8 @@ export class Monitoring extends Construct {
   readonly expiryAlarm: cloudwatch.Alarm;
   readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly failureAlarm: cloudwatch.Alarm;
+  /** Records deferred because their issuer's ACME account could not be set up. */
+  readonly accountErrorAlarm: cloudwatch.Alarm;
   readonly errorAlarms: Record<'planner' | 'worker' | 'sweep', cloudwatch.Alarm>;
   /** Errors of the STEK rotation function (any set that failed fails the invocation). */
   readonly stekErrorAlarm?: cloudwatch.Alarm;
@@ -125,6 +127,7 @@ export class Monitoring extends Construct {
     const heldByBudget = metric(METRICS.heldByBudget, cloudwatch.Stats.MAXIMUM, fiveMinutes);
     const oldestDue = metric(METRICS.oldestDueSeconds, cloudwatch.Stats.MAXIMUM, fiveMinutes);
     const invalid = metric(METRICS.invalidRecords, cloudwatch.Stats.MAXIMUM, hour);
+    const accountErrors = metric(METRICS.accountErrors, cloudwatch.Stats.SUM, hour);
     const deadLetters = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
       statistic: cloudwatch.Stats.MAXIMUM,
       period: fiveMinutes,
@@ -161,6 +164,20 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // Waiting does not fix an account the CA refuses: one deferred record is enough.
+    this.accountErrorAlarm = new cloudwatch.Alarm(this, 'AccountErrors', {
+      alarmDescription:
+        "certloop could not set up an issuer's ACME account within the last hour (AccountErrors > 0), so its " +
+        'records wait without an order. The worker log names the issuer and what the CA answered. Check that ' +
+        'issuer: the EAB key id, the HMAC key secret (JSON {"hmacKey":"<base64url key>"} issued with that key id; ' +
+        'a customer-managed KMS key of it listed in secretEncryptionKeyArns) and the directory URL. Then update ' +
+        'the secret or redeploy; the records are retried on their own.',
+      metric: accountErrors,
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     const errorAlarm = (name: 'planner' | 'worker' | 'sweep', fn: lambda.IFunction) =>
       new cloudwatch.Alarm(this, `${name[0]?.toUpperCase()}${name.slice(1)}Errors`, {
         alarmDescription: `The certloop ${name} function failed (Errors >= 1 in 5 minutes).`,
@@ -194,6 +211,7 @@ export class Monitoring extends Construct {
       this.expiryAlarm,
       this.deadLetterAlarm,
       this.failureAlarm,
+      this.accountErrorAlarm,
       ...Object.values(this.errorAlarms),
       ...(this.stekErrorAlarm ? [this.stekErrorAlarm] : []),
     ];
@@ -224,6 +242,12 @@ export class Monitoring extends Construct {
       // Held: due, but over the CA's order budget for now (admitted by a later plan).
       graph('Due backlog / held by the CA budget (records)', [dueBacklog, heldByBudget]),
       graph('Oldest due record (seconds waited)', [oldestDue]),
+    );
+    this.dashboard.addWidgets(
+      graph("Records waiting on an issuer's ACME account (EAB, directory)", [accountErrors], {
+        leftAnnotations: [{ value: 1, label: 'alarm', color: '#d62728' }],
+        width: 24,
+      }),
     );
     this.dashboard.addWidgets(
       graph(

@@ -103,6 +103,7 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     records,
     secrets,
     issuers,
+    issuerProfile: (name) => config.issuers[name]?.profile,
     dns,
     keys: new NodeKeyFactory(),
     clock,

@@ -118,11 +118,41 @@ const checks: readonly Check[] = [
 ];
 
 /**
- * Decides what to do with a record at `now`. Pure: the record and the instant are the
- * whole input. A record holding an in-flight order is always worked on when due, so a
- * crashed run is resumed.
+ * The profile a record is ordered with: its own (`certloop:profile`), else its issuer's
+ * default profile, else none (the CA's default).
  */
-export function decideIssuance(record: CertificateRecord, now: Instant): IssuanceDecision {
+export function orderedProfile(
+  record: Pick<CertificateRecord, 'profile'>,
+  issuerProfile: string | undefined,
+): string | undefined {
+  return record.profile ?? issuerProfile;
+}
+
+/**
+ * The record as it is ordered: with its issuer's default profile when it names none.
+ * Decisions compare the certificate with this view, so a certificate issued under the
+ * issuer's default is not seen as a profile change (which would re-issue it forever).
+ */
+export function withOrderedProfile(
+  record: CertificateRecord,
+  issuerProfile: string | undefined,
+): CertificateRecord {
+  const profile = orderedProfile(record, issuerProfile);
+  return profile === record.profile ? record : { ...record, ...(profile ? { profile } : {}) };
+}
+
+/**
+ * Decides what to do with a record at `now`. Pure: the record, the instant and the
+ * default profile of the record's issuer (for a record that names none) are the whole
+ * input. A record holding an in-flight order is always worked on when due, so a crashed
+ * run is resumed.
+ */
+export function decideIssuance(
+  given: CertificateRecord,
+  now: Instant,
+  issuerProfile?: string,
+): IssuanceDecision {
+  const record = withOrderedProfile(given, issuerProfile);
   for (const check of checks) {
     const decision = check(record, now);
     if (decision) return decision;

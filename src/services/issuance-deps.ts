@@ -22,6 +22,11 @@ export interface IssuanceDeps {
   records: CertificateRecordStore;
   secrets: SecretStore;
   issuers: IssuerLookup;
+  /**
+   * The default ACME profile of a named issuer: records that name none
+   * (`certloop:profile`) are ordered with it. Absent: the CA's default.
+   */
+  issuerProfile?: (issuer: string) => string | undefined;
   dns: Dns01Solver;
   keys: KeyFactory;
   clock: Clock;

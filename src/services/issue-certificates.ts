@@ -6,6 +6,7 @@ import {
   decideIssuance,
   type IssuanceReason,
   replacedCertificate,
+  withOrderedProfile,
 } from '../core/issuance-checks.js';
 import type { KeyMaterial } from '../core/key-material.js';
 import { chooseRenewalTime } from '../core/renewal-window.js';
@@ -111,7 +112,11 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
   // write under the version condition); everything else takes the lease and decides
   // again on the copy the lease write returns.
   const gathered = await deps.records.get(id);
-  if (gathered && decideIssuance(gathered, now).action === 'check-renewal-info') {
+  const profileOf = (r: CertificateRecord) => deps.issuerProfile?.(r.issuer);
+  if (
+    gathered &&
+    decideIssuance(gathered, now, profileOf(gathered)).action === 'check-renewal-info'
+  ) {
     return { done: await checkWithoutLease(deps, gathered, now) };
   }
   let record = await deps.records.acquireLease(id, deps.owner, now, deps.leaseMs);
@@ -120,7 +125,7 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
     return { done: { id, outcome: 'busy', reason: 'LeaseHeld' } };
   }
 
-  const decision = decideIssuance(record, now);
+  const decision = decideIssuance(record, now, profileOf(record));
   if (decision.action === 'skip') {
     await save(deps, record, {}, 'release');
     log.debug(`skipped: ${decision.detail}`, { rule: decision.reason });
@@ -162,11 +167,13 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
     );
   }
 
-  await checkProfileOffered(ca, record);
+  // Ordered with the issuer's default profile when the record names none (not stored).
+  const wanted = withOrderedProfile(record, profileOf(record));
+  await checkProfileOffered(ca, wanted);
 
   let order = record.order;
   let state: OrderState | undefined;
-  if (order && orderMatches(order, record) && (order.expiresAt ?? Number.POSITIVE_INFINITY) > now) {
+  if (order && orderMatches(order, wanted) && (order.expiresAt ?? Number.POSITIVE_INFINITY) > now) {
     state = await resumeOrder(ca, order.url);
     if (state && state.status !== 'invalid') {
       log.info('resuming order', { rule: 'OrderInFlight', order: order.url, status: state.status });
@@ -178,7 +185,7 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
     if (order) await deps.secrets.discardPendingKey(id, order.attemptId);
     const attemptId = randomUUID();
     const replaces = replacedCertificate(record);
-    const placed = await placeOrder(deps, ca, record, replaces);
+    const placed = await placeOrder(deps, ca, wanted, replaces);
     state = placed.state;
     // The key is staged only once the CA has accepted the order: an order that cannot
     // be placed (CA down, rate limit, a broken account key) must leave no private key
@@ -192,7 +199,7 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
       domains: record.domains,
       keyType: record.keyType,
       issuer: record.issuer,
-      ...(record.profile ? { profile: record.profile } : {}),
+      ...(wanted.profile ? { profile: wanted.profile } : {}),
       ...(placed.replaced && replaces ? { replaces } : {}),
       placedAt: now,
       ...(state.expiresAt !== undefined ? { expiresAt: state.expiresAt } : {}),

@@ -3,7 +3,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import cdkNag from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildCertLoopApp, TEST_ZONE } from './fixtures/certloop-app.js';
+import { buildCertLoopApp, TEST_ISSUERS, TEST_ZONE } from './fixtures/certloop-app.js';
 import { buildEmbeddingApp } from './fixtures/embedding-app.js';
 
 interface Acknowledgment {
@@ -57,6 +57,11 @@ const apps = {
   'the certloop stack': () =>
     buildCertLoopApp({ hostedZones: JSON.stringify([TEST_ZONE]) }, { bundle: false }),
   'the embedding app': () => buildEmbeddingApp({ bundle: false }),
+  'the certloop stack with issuers from context (one with EAB)': () =>
+    buildCertLoopApp(
+      { hostedZones: JSON.stringify([TEST_ZONE]), issuers: JSON.stringify(TEST_ISSUERS) },
+      { bundle: false },
+    ),
 };
 
 describe.each(Object.entries(apps))('AwsSolutions checks on %s', (_, build) => {

@@ -507,6 +507,21 @@ describe('alarms and notices', () => {
     });
   });
 
+  it("alarms when an issuer's ACME account cannot be set up (any in one hour), saying what to fix", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.accountErrors,
+      Dimensions: dimensions,
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+      AlarmDescription: Match.stringLikeRegexp('EAB key id.*HMAC key secret.*directory URL'),
+    });
+  });
+
   it('alarms on worker errors', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
@@ -520,7 +535,7 @@ describe('alarms and notices', () => {
 
   it('sends every alarm and its recovery to the topic', () => {
     const alarms = q.ofType('AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7);
     expect(certloop().monitoring.stekErrorAlarm).toBeUndefined();
     for (const [, alarm] of alarms) {
       expect(alarm.Properties?.AlarmActions).toEqual([topicRef()]);
@@ -561,6 +576,7 @@ describe('alarms and notices', () => {
       METRICS.dueBacklog,
       METRICS.heldByBudget,
       METRICS.oldestDueSeconds,
+      METRICS.accountErrors,
       'ApproximateNumberOfMessagesVisible',
     ]) {
       expect(body).toContain(name);
@@ -971,7 +987,7 @@ describe('the STEK rotation', () => {
       AlarmActions: [topicRef],
       OKActions: [topicRef],
     });
-    expect(sq.ofType('AWS::CloudWatch::Alarm')).toHaveLength(7);
+    expect(sq.ofType('AWS::CloudWatch::Alarm')).toHaveLength(8);
   });
 
   it('names the function in the outputs', () => {

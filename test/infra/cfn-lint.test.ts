@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCertLoopApp, TEST_ZONE } from './fixtures/certloop-app.js';
+import { buildCertLoopApp, TEST_ISSUERS, TEST_ZONE } from './fixtures/certloop-app.js';
 import { buildEmbeddingApp } from './fixtures/embedding-app.js';
 
 const MISSING = 'cfn-lint is missing: pip install cfn-lint';
@@ -39,6 +39,7 @@ const root = mkdtempSync(join(tmpdir(), 'certloop-cfn-lint-'));
 const outdirs = {
   'the certloop stack': join(root, 'certloop'),
   'the embedding app': join(root, 'embedding'),
+  'the certloop stack with issuers from context (one with EAB)': join(root, 'issuers'),
 };
 /** A template with a known error, so that a lint run that reports nothing is noticed. */
 const brokenTemplate = join(root, 'broken.template.json');
@@ -53,6 +54,13 @@ beforeAll(() => {
     { outdir: outdirs['the certloop stack'], bundle: false },
   ).app.synth();
   buildEmbeddingApp({ outdir: outdirs['the embedding app'], bundle: false }).app.synth();
+  buildCertLoopApp(
+    { hostedZones: JSON.stringify([TEST_ZONE]), issuers: JSON.stringify(TEST_ISSUERS) },
+    {
+      outdir: outdirs['the certloop stack with issuers from context (one with EAB)'],
+      bundle: false,
+    },
+  ).app.synth();
   writeFileSync(
     brokenTemplate,
     JSON.stringify({

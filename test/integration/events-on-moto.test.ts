@@ -270,7 +270,9 @@ describe('events on the default EventBridge bus (moto: rule -> SQS)', () => {
     expect(failed?.detail.nextAttemptAt).toBeDefined();
     const invalid = events.find((e) => e['detail-type'] === EVENT_TYPES.invalid);
     expect(invalid?.detail.secretArn).toBe(arns.get('broken'));
-    expect((invalid?.detail.problems as string[]).join(' ')).toMatch(/no hosted zone answers/);
+    expect(((invalid?.detail.problems ?? []) as string[]).join(' ')).toMatch(
+      /no hosted zone answers/,
+    );
   });
 
   it('announces a STEK rotation with the set and generation, no key bytes', async () => {

@@ -168,3 +168,40 @@ describe('decideIssuance', () => {
     });
   });
 });
+
+describe("decideIssuance with the issuer's default profile", () => {
+  const underDefault = { ...current, profile: 'tlsserver' };
+
+  it('takes a certificate issued under the default as up to date: no re-issue loop', () => {
+    expect(
+      decideIssuance(record({ current: underDefault, renewAt: NOW + DAY }), NOW, 'tlsserver'),
+    ).toMatchObject({
+      action: 'reschedule',
+      reason: 'CertificateUpToDate',
+    });
+  });
+
+  it('re-issues a certificate of the CA default once the issuer names a default profile', () => {
+    expect(decideIssuance(record({ current, renewAt: NOW + DAY }), NOW, 'tlsserver')).toMatchObject(
+      {
+        action: 'issue',
+        reason: 'ProfileChanged',
+        detail: 'profile (CA default) -> tlsserver',
+      },
+    );
+  });
+
+  it("lets the record's own profile (certloop:profile) win over the issuer's", () => {
+    expect(
+      decideIssuance(
+        record({ current: underDefault, profile: 'shortlived', renewAt: NOW + DAY }),
+        NOW,
+        'tlsserver',
+      ),
+    ).toMatchObject({
+      action: 'issue',
+      reason: 'ProfileChanged',
+      detail: 'profile tlsserver -> shortlived',
+    });
+  });
+});
