@@ -2,6 +2,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { readIssuerList } from '../src/config/issuer-list.js';
+import { NOTIFY_ON, type NotifyOn } from './certloop/announcements.js';
 import {
   CERTLOOP_DEFAULTS,
   type CertLoopProps,
@@ -40,6 +41,8 @@ export const CONTEXT_KEYS = {
   workerMaxConcurrency: 'workerMaxConcurrency',
   /** Email subscribed to the notice topic. Optional. */
   notificationEmail: 'notificationEmail',
+  /** Which events reach the notice topic: none, failures or all. Default failures. */
+  notifyOn: 'notifyOn',
   /** Log retention of the functions, in days (a CloudWatch Logs value). Default 90. */
   logRetentionDays: 'logRetentionDays',
   /** JSON list of KMS key ARNs that encrypt certificate secrets. Default []. */
@@ -288,6 +291,13 @@ function retention(node: Node): logs.RetentionDays {
 export function certLoopPropsFromContext(node: Node): CertLoopProps {
   const allowedSuffixes = strings(node, CONTEXT_KEYS.allowedSuffixes, true);
   const notificationEmail = optionalString(node, CONTEXT_KEYS.notificationEmail);
+  const notifyOn = optionalString(node, CONTEXT_KEYS.notifyOn);
+  if (notifyOn !== undefined && !(NOTIFY_ON as readonly string[]).includes(notifyOn)) {
+    throw new ContextError(
+      CONTEXT_KEYS.notifyOn,
+      `"${notifyOn}" is not one of ${NOTIFY_ON.join(', ')}`,
+    );
+  }
   const secretEncryptionKeyArns = strings(node, CONTEXT_KEYS.secretEncryptionKeyArns, true);
   const budget = orderBudget(node);
   const stekSets = strings(node, CONTEXT_KEYS.stekSets, true);
@@ -307,6 +317,7 @@ export function certLoopPropsFromContext(node: Node): CertLoopProps {
       CERTLOOP_DEFAULTS.workerMaxConcurrency,
     ),
     ...(notificationEmail ? { notificationEmail } : {}),
+    ...(notifyOn ? { notifyOn: notifyOn as NotifyOn } : {}),
     logRetention: retention(node),
     ...(secretEncryptionKeyArns ? { secretEncryptionKeyArns } : {}),
     ...(budget ? { orderBudget: budget } : {}),

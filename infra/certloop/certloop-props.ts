@@ -1,5 +1,6 @@
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { NotifyOn } from './announcements.js';
 import type { ChallengeZone } from './challenge-zones.js';
 import type { CertLoopIssuer } from './issuers.js';
 
@@ -86,6 +87,13 @@ export interface CertLoopProps {
    * @default - no subscription
    */
   readonly notificationEmail?: string;
+  /**
+   * Which certloop events (EventBridge, source `certloop`) also reach the notice topic as
+   * readable messages: `failures` (renewal failures and invalid certificates), `all`
+   * (also every issuance and STEK rotation) or `none`.
+   * @default 'failures'
+   */
+  readonly notifyOn?: NotifyOn;
   /**
    * How long the functions' log groups keep their events.
    * @default logs.RetentionDays.THREE_MONTHS (90 days)

@@ -11,6 +11,7 @@ import { readPlannerConfig, readRuntimeConfig } from '../../src/config/runtime-c
 import { REGISTRATION_TAG_KEY } from '../../src/config/shared-names.js';
 import { readStekConfig, STEK_ENV } from '../../src/config/stek-environment.js';
 import { AcmImport } from './acm-import.js';
+import { Announcements } from './announcements.js';
 import { CertificateSecrets } from './certificate-secrets.js';
 import { CertLoopFunction, FUNCTION_ENTRIES } from './certloop-function.js';
 import { CERTLOOP_DEFAULTS, type CertLoopProps } from './certloop-props.js';
@@ -66,6 +67,8 @@ export class CertLoop extends Construct {
   /** STEK rotation (scheduled); only with `stekSets`. */
   readonly rotateStek?: lambda.Function;
   readonly monitoring: Monitoring;
+  /** certloop's events on the default bus, and the rules that forward them to the topic. */
+  readonly announcements: Announcements;
   readonly tagChangeRule: events.Rule;
   /** CERTLOOP_BUDGET_* of the Renew function. */
   readonly #budgetEnvironment: Record<string, string>;
@@ -270,6 +273,14 @@ export class CertLoop extends Construct {
       expiryAlarmDays: props.expiryAlarmDays,
       failureAlarmThreshold: props.failureAlarmThreshold,
     });
+    // Events: the worker and the STEK rotation announce what they did (source certloop).
+    this.announcements = new Announcements(this, 'Announcements', {
+      topic: this.monitoring.topic,
+      encryptionKey: this.key,
+      notifyOn: props.notifyOn,
+    });
+    this.announcements.grantPublish(this.worker);
+    if (this.rotateStek) this.announcements.grantPublish(this.rotateStek);
   }
 
   /**
