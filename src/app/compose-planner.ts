@@ -20,8 +20,10 @@ import { systemClock } from './system-clock.js';
  * The planner's wiring: the records table, the SQS work queue, and the order ledger (a
  * control document in the same table) that keeps admissions within the CA's order
  * budget (`config.budget`, else DEFAULT_ORDER_BUDGET). With a target issuer
- * configured, each run first takes one issuer-rotation step (a single GetItem once the
- * fleet is on the target); a rotation failure is logged and never blocks planning.
+ * configured, each run first takes one issuer-rotation step toward it and the issuers'
+ * identities (Queries on the issued-by index, a batch at a time, never a Scan; a single
+ * GetItem once the fleet is converged); a rotation failure is logged and never blocks
+ * planning.
  */
 export function composePlanner(
   config: PlannerConfig,
@@ -43,7 +45,7 @@ export function composePlanner(
     async plan() {
       if (rotation) {
         try {
-          await reconcileIssuer(deps, rotation.target, rotation.batch);
+          await reconcileIssuer(deps, rotation.target, rotation.batch, rotation.identities);
         } catch (error) {
           deps.logger.error('issuer rotation step failed; planning goes on', {
             error: (error as Error).message,

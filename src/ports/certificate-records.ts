@@ -34,6 +34,12 @@ export interface DueRecordRef {
  *   stored without one is `order`). Its cost follows the number of due records read,
  *   not the table size (no Scan); a `classes` query may read every due record to find
  *   `limit` of them.
+ * - `findIssuedBy` returns the ids of records whose `issuedByKey` (core/issuer-rotation.ts,
+ *   derived from the record at every write) equals `key`, at most `limit`, in a stable
+ *   order; `countIssuedBy` counts them. Parked records have no key and never appear.
+ *   Both may lag writes briefly (an index), so callers re-read and re-check with `get`.
+ *   Their cost follows the records under that key (count) or `limit` (find), never the
+ *   table size (no Scan).
  * - `list` returns every record (operator views; not for the hot path).
  * - `delete` removes a record if present.
  * Errors: throttling or unavailability of the backing store surface as kind
@@ -50,6 +56,8 @@ export interface CertificateRecordStore {
     durationMs: number,
   ): Promise<CertificateRecord | undefined>;
   findDue(now: Instant, limit: number, classes?: readonly DueClass[]): Promise<DueRecordRef[]>;
+  findIssuedBy(key: string, limit: number): Promise<string[]>;
+  countIssuedBy(key: string): Promise<number>;
   list(): Promise<CertificateRecord[]>;
   delete(id: string): Promise<void>;
 }

@@ -17,10 +17,18 @@ import type { SecretStore } from '../ports/secret-store.js';
 /** Looks up the ACME CA behind a named issuer; `undefined` for a name not configured. */
 export type IssuerLookup = (name: string) => AcmeCa | undefined;
 
+/**
+ * The identity (`issuerIdentity`: directory URL, EAB key id) of a named issuer now;
+ * stamped on what it issues so that the issuer rotation can tell staging from production.
+ */
+export type IssuerIdentityLookup = (name: string) => string | undefined;
+
 export interface IssuanceDeps {
   records: CertificateRecordStore;
   secrets: SecretStore;
   issuers: IssuerLookup;
+  /** Identities of the named issuers; absent: certificates are not stamped (tests). */
+  issuerIdentities?: IssuerIdentityLookup;
   dns: Dns01Solver;
   keys: KeyFactory;
   clock: Clock;

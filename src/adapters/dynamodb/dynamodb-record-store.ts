@@ -16,6 +16,8 @@ import {
   DUE_INDEX_NAME,
   DUE_INDEX_PARTITION_KEY,
   DUE_INDEX_SORT_KEY,
+  ISSUED_BY_INDEX_NAME,
+  ISSUED_BY_INDEX_PARTITION_KEY,
   TABLE_PARTITION_KEY,
 } from '../../config/shared-names.js';
 import { type CertificateRecord, DUE_INDEX_SHARDS } from '../../core/certificate-record.js';
@@ -199,6 +201,60 @@ export class DynamoDbRecordStore implements CertificateRecordStore {
       .flat()
       .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || compareIds(a.id, b.id))
       .slice(0, wanted);
+  }
+
+  /** A Query on the issued-by index with `Limit`: reads follow `limit`, not the table. */
+  async findIssuedBy(key: string, limit: number): Promise<string[]> {
+    const wanted = Math.floor(limit);
+    if (!(wanted >= 1)) return [];
+    const ids: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.#issuedByPage(key, startKey, {
+        Limit: wanted - ids.length,
+      });
+      for (const item of page.Items ?? []) {
+        const id = idFromCertificateKey(item[TABLE_PARTITION_KEY]);
+        if (id !== undefined) ids.push(id);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && ids.length < wanted);
+    return ids.slice(0, wanted);
+  }
+
+  /** Select COUNT on the issued-by index: reads follow the records under `key`. */
+  async countIssuedBy(key: string): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.#issuedByPage(key, startKey, {
+        Select: 'COUNT',
+      });
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
+  #issuedByPage(
+    key: string,
+    startKey: Record<string, unknown> | undefined,
+    shape: { Limit?: number; Select?: 'COUNT' },
+  ): Promise<QueryCommandOutput> {
+    return this.#call(`find records issued by ${key}`, () =>
+      this.#documents.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          IndexName: ISSUED_BY_INDEX_NAME,
+          KeyConditionExpression: '#issuedBy = :key',
+          ExpressionAttributeNames: { '#issuedBy': ISSUED_BY_INDEX_PARTITION_KEY },
+          ExpressionAttributeValues: { ':key': key },
+          ...shape,
+          ExclusiveStartKey: startKey,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
   }
 
   async list(): Promise<CertificateRecord[]> {
