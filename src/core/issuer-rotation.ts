@@ -194,21 +194,27 @@ export function convergence(
 /**
  * The record switched toward the configuration now: followers to the target, pinned
  * records to their own name; the wanted identity is marked, and the record is due now.
+ * A record whose certificate already came from there (an earlier rotation's marker,
+ * overtaken) is settled instead: the name is set and the marker cleared, nothing is due.
  */
 export function switchRecord(
   record: CertificateRecord,
   target: string,
+  known: Readonly<Record<string, KnownIssuer>>,
   now: IssuerIdentities,
   at: Instant,
 ): CertificateRecord {
   const name = record.issuerPinned ? record.issuer : target;
-  return {
-    ...record,
-    issuer: name,
-    issuerIdentity: wantedIdentity(name, now),
-    nextAttemptAt: at,
-    updatedAt: at,
-  };
+  const identity = wantedIdentity(name, now);
+  const current = record.current;
+  if (current?.issuer === name) {
+    const stamp = current.issuerIdentity ?? UNSTAMPED;
+    if (identity === UNSTAMPED || !identityStale(name, stamp, known, now)) {
+      const { issuerIdentity: _marker, ...settled } = record;
+      return { ...settled, issuer: name, updatedAt: at };
+    }
+  }
+  return { ...record, issuer: name, issuerIdentity: identity, nextAttemptAt: at, updatedAt: at };
 }
 
 /** Progress of moving the fleet to a target issuer; kept in a control document. */

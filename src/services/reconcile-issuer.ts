@@ -144,7 +144,10 @@ async function switchOne(
   if (found === 'in-flight') return 'missed';
   if (found === 'converged') return 'settled';
   try {
-    await deps.records.put(switchRecord(record, state.target, identities, now), record.version);
+    await deps.records.put(
+      switchRecord(record, state.target, state.issuers, identities, now),
+      record.version,
+    );
     return 'switched';
   } catch (error) {
     // Changed meanwhile (a worker or a registration): the next step looks again.
