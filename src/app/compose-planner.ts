@@ -40,19 +40,29 @@ export function composePlanner(
     control,
     exemptIssuers: new Set(config.exemptIssuers ?? []),
   };
+  return { plan: plannerRun(deps, config) };
+}
+
+/**
+ * One planner run on its adapters (exported so that tests drive the same sequence on a
+ * recorded DynamoDB client): the issuer-rotation step when a target is configured, then
+ * due planning.
+ */
+export function plannerRun(
+  deps: PlannerDeps,
+  config: Pick<PlannerConfig, 'issuerRotation' | 'maxRecordsPerTick'>,
+): () => Promise<PlanReport> {
   const rotation = config.issuerRotation;
-  return {
-    async plan() {
-      if (rotation) {
-        try {
-          await reconcileIssuer(deps, rotation.target, rotation.batch, rotation.identities);
-        } catch (error) {
-          deps.logger.error('issuer rotation step failed; planning goes on', {
-            error: (error as Error).message,
-          });
-        }
+  return async () => {
+    if (rotation) {
+      try {
+        await reconcileIssuer(deps, rotation.target, rotation.batch, rotation.identities);
+      } catch (error) {
+        deps.logger.error('issuer rotation step failed; planning goes on', {
+          error: (error as Error).message,
+        });
       }
-      return planDueWork(deps, config.maxRecordsPerTick);
-    },
+    }
+    return planDueWork(deps, config.maxRecordsPerTick);
   };
 }

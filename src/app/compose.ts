@@ -9,6 +9,7 @@ import { ariCertificateIdOf } from '../adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../adapters/crypto/node-key-factory.js';
 import { ChalltestsrvDns01Solver } from '../adapters/local/challtestsrv-dns01-solver.js';
 import { type DnsConfig, exemptIssuerNames, type RuntimeConfig } from '../config/runtime-config.js';
+import { issuerIdentity } from '../core/issuer-identity.js';
 import type { Random } from '../core/time.js';
 import type { AcmeCa } from '../ports/acme-ca.js';
 import type { Clock } from '../ports/clock.js';
@@ -81,6 +82,11 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     records,
     secrets,
     issuers,
+    // Stamped on every certificate, for the issuer rotation (staging to production).
+    issuerIdentities: (name) => {
+      const issuer = config.issuers[name];
+      return issuer ? issuerIdentity(issuer) : undefined;
+    },
     dns,
     keys: new NodeKeyFactory(),
     clock,
