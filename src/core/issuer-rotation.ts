@@ -23,7 +23,8 @@
  * the name's baseline identity. An upgrade alone therefore re-issues nothing; a later
  * change of the URL or the kid makes `?` stale like any older identity. The names and
  * identities the step has seen are kept in the control document, since the stale keys
- * are enumerated from them.
+ * are enumerated from them. Items stored before the index attribute existed are
+ * rewritten once by an upgrade pass (services/reconcile-issuer.ts), a page per run.
  */
 import { type CertificateRecord, isParked } from './certificate-record.js';
 import type { Instant } from './time.js';
@@ -234,6 +235,12 @@ export interface RotationState {
   issuers: Record<string, KnownIssuer>;
   /** The identities the rotation runs toward. */
   identities: Record<string, string>;
+  /**
+   * The one-time upgrade pass is done: every record stored before the issued-by index
+   * existed has been rewritten into it. Until then `indexCursor` says where it is.
+   */
+  indexed?: true;
+  indexCursor?: string;
 }
 
 export type RotationRule =

@@ -40,6 +40,11 @@ export interface DueRecordRef {
  *   Both may lag writes briefly (an index), so callers re-read and re-check with `get`.
  *   Their cost follows the records under that key (count) or `limit` (find), never the
  *   table size (no Scan).
+ * - `listUnindexed` returns one page (at most about `limit` items examined) of records
+ *   stored before the index attributes this version derives existed (a store that
+ *   derives them on the fly returns none), and a cursor to the next page (`undefined`
+ *   at the end). Rewriting such a record with `put` indexes it. A one-time upgrade
+ *   step (a paged Scan on DynamoDB), never the hot path.
  * - `list` returns every record (operator views; not for the hot path).
  * - `delete` removes a record if present.
  * Errors: throttling or unavailability of the backing store surface as kind
@@ -58,6 +63,10 @@ export interface CertificateRecordStore {
   findDue(now: Instant, limit: number, classes?: readonly DueClass[]): Promise<DueRecordRef[]>;
   findIssuedBy(key: string, limit: number): Promise<string[]>;
   countIssuedBy(key: string): Promise<number>;
+  listUnindexed(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ records: CertificateRecord[]; cursor?: string }>;
   list(): Promise<CertificateRecord[]>;
   delete(id: string): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { CertificateRecord } from '../core/certificate-record.js';
+import { type CertificateRecord, isParked } from '../core/certificate-record.js';
 import { CertloopError } from '../core/errors.js';
 import {
   convergence,
@@ -21,8 +21,14 @@ import type { Logger } from '../ports/logger.js';
 
 export const ISSUER_ROTATION = 'issuer-rotation';
 
+/** Items the one-time upgrade pass examines per planner run (one Scan page). */
+export const INDEX_PAGE = 500;
+
 export interface ReconcileDeps {
-  records: Pick<CertificateRecordStore, 'get' | 'put' | 'findIssuedBy' | 'countIssuedBy'>;
+  records: Pick<
+    CertificateRecordStore,
+    'get' | 'put' | 'findIssuedBy' | 'countIssuedBy' | 'listUnindexed'
+  >;
   control: ControlRecords;
   clock: Clock;
   logger: Logger;
@@ -52,7 +58,12 @@ export async function reconcileIssuer(
   const now = deps.clock.now();
   const previous = await deps.control.get<RotationState>(ISSUER_ROTATION);
   const changed = rotationChanged(previous?.value, target, identities);
-  if (!changed && previous?.value.completedAt !== undefined) return previous.value;
+  if (!changed && previous?.value.completedAt !== undefined && previous.value.indexed)
+    return previous.value;
+
+  const upgrade = previous?.value.indexed
+    ? ({ indexed: true } as const)
+    : await indexOnePage(deps, previous?.value.indexCursor, now);
 
   const issuers = learnIssuers(previous?.value.issuers ?? {}, identities);
   const stale = staleKeys(target, issuers, identities);
@@ -69,9 +80,11 @@ export async function reconcileIssuer(
       scheduled: 0,
       issuers,
       identities: { ...identities },
+      ...upgrade,
     };
   } else {
-    state = { ...(previous?.value as RotationState), issuers };
+    const { indexCursor: _cursor, ...kept } = previous?.value as RotationState;
+    state = { ...kept, issuers, ...upgrade };
   }
 
   let inFlight = 0;
@@ -97,6 +110,8 @@ export async function reconcileIssuer(
     }
   }
 
+  // Until the upgrade pass is done, records outside the index may still be stale.
+  if (!state.indexed) staleLeft = true;
   const next = nextRotationState(state, { scheduled, inFlight, staleLeft }, now);
   const rule: RotationRule =
     next.rule === 'RotationComplete' || !changed
@@ -154,4 +169,34 @@ async function switchOne(
     if (error instanceof CertloopError && error.kind === 'conflict') return 'missed';
     throw error;
   }
+}
+
+/**
+ * The one-time upgrade pass: one page of the records stored before the issued-by index
+ * existed, each rewritten unchanged so that the write derives its index key (its
+ * certificate is unstamped: it counts as the baseline identity's). Records held by a
+ * live lease are left to their worker, whose write indexes them; a conflict is left to
+ * the writer that won. The only Scan of the rotation, and only until the pass is done.
+ */
+async function indexOnePage(
+  deps: ReconcileDeps,
+  cursor: string | undefined,
+  now: number,
+): Promise<{ indexed: true } | { indexCursor?: string }> {
+  const page = await deps.records.listUnindexed(INDEX_PAGE, cursor);
+  let rewritten = 0;
+  for (const record of page.records) {
+    if (isParked(record.status) || (record.lease && record.lease.until >= now)) continue;
+    try {
+      await deps.records.put(record, record.version);
+      rewritten += 1;
+    } catch (error) {
+      if (!(error instanceof CertloopError && error.kind === 'conflict')) throw error;
+    }
+  }
+  deps.logger.info(`issuer rotation: indexed ${rewritten} records stored before the index`, {
+    rule: 'IndexUpgrade',
+    done: page.cursor === undefined,
+  });
+  return page.cursor === undefined ? { indexed: true } : { indexCursor: page.cursor };
 }

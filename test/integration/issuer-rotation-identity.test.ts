@@ -1,19 +1,22 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ariCertificateIdOf } from '../../src/adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../../src/adapters/crypto/node-key-factory.js';
 import { DynamoDbControlRecords } from '../../src/adapters/dynamodb/dynamodb-control-records.js';
 import { DynamoDbRecordStore } from '../../src/adapters/dynamodb/dynamodb-record-store.js';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
+import { recordToItem } from '../../src/adapters/dynamodb/table-schema.js';
 import { MemoryDns01Solver } from '../../src/adapters/memory/memory-dns01-solver.js';
 import { MemorySecretStore } from '../../src/adapters/memory/memory-secret-store.js';
 import { MemoryWorkQueue } from '../../src/adapters/memory/memory-work-queue.js';
 import { plannerRun } from '../../src/app/compose-planner.js';
+import { ISSUED_BY_INDEX_PARTITION_KEY } from '../../src/config/shared-names.js';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
 import { issuerIdentity } from '../../src/core/issuer-identity.js';
-import type { RotationState } from '../../src/core/issuer-rotation.js';
+import { issuedBy, type RotationState, UNSTAMPED } from '../../src/core/issuer-rotation.js';
 import { MINUTE } from '../../src/core/time.js';
 import { type IssuanceDeps, issueCertificates } from '../../src/services/issue-certificates.js';
 import { ISSUER_ROTATION } from '../../src/services/reconcile-issuer.js';
@@ -60,7 +63,7 @@ describe('issuer rotation by identity: the default issuer moves from staging to 
     await env?.teardown();
   });
 
-  it('re-issues every record the default issuer issued, in batches, with progress in the control record and `certloop status`, and the planner never Scans', {
+  it('re-issues every record the default issuer issued (one stored before the upgrade too), in batches, with progress in the control record and `certloop status`, and the planner never Scans', {
     timeout: 180_000,
   }, async () => {
     const clock = new ManualClock();
@@ -155,25 +158,39 @@ describe('issuer rotation by identity: the default issuer moves from staging to 
       domains: ['elsewhere.example.com'],
       issuer: 'other',
     });
-    for (let i = 0; i < 3; i++) await tick();
+    // The worker issues everything under staging, before the planner ever ran.
+    await issueCertificates(
+      issuance,
+      (await records.list()).map((r) => r.id),
+    );
     const issued = await records.list();
     expect(issued).toHaveLength(FOLLOWERS + PINNED + 1);
     expect(issued.every((r) => r.status === 'active')).toBe(true);
     expect(
       issued.filter((r) => r.id !== 'elsewhere').map((r) => r.current?.issuerIdentity),
     ).toEqual(Array(FOLLOWERS + PINNED).fill(STAGING));
-    // The first runs took the identities as the baseline: nothing to rotate yet.
+    // One record as the previous version stored it: no stamp, no issued-by attribute.
+    const legacy = (await records.get('follower-0')) as CertificateRecord;
+    const { issuerIdentity: _stamp, ...unstamped } = legacy.current ?? ({} as never);
+    const legacyItem: Record<string, unknown> = {
+      ...recordToItem({ ...legacy, current: unstamped }),
+    };
+    delete legacyItem[ISSUED_BY_INDEX_PARTITION_KEY];
+    await DynamoDBDocumentClient.from(env.client).send(
+      new PutCommand({ TableName: tableName, Item: legacyItem }),
+    );
+    expect(await records.countIssuedBy(issuedBy('follows', 'default', UNSTAMPED))).toBe(0);
+
+    // The first planner runs after the upgrade: the identities become the baseline, the
+    // upgrade pass indexes the legacy record, and nothing is re-issued.
+    for (let i = 0; i < 2; i++) await tick();
     expect((await control.get<RotationState>(ISSUER_ROTATION))?.value).toMatchObject({
       total: 0,
+      indexed: true,
       completedAt: expect.any(Number),
     });
-    // A certificate from before identities were stamped counts as the baseline's.
-    const legacy = await records.get('follower-0');
-    const { issuerIdentity: _stamp, ...unstamped } = legacy?.current ?? ({} as never);
-    await records.put(
-      { ...(legacy as CertificateRecord), current: unstamped },
-      legacy?.version ?? 0,
-    );
+    expect(await records.countIssuedBy(issuedBy('follows', 'default', UNSTAMPED))).toBe(1);
+    expect(cas[STAGING].orderTimes).toHaveLength(FOLLOWERS + PINNED);
     const elsewhereBefore = (await records.get('elsewhere'))?.current?.serial;
 
     // Act: staging -> production under the same name; the planner runs until complete.

@@ -257,6 +257,39 @@ export class DynamoDbRecordStore implements CertificateRecordStore {
     );
   }
 
+  /**
+   * One Scan page (`Limit` items examined, consistent) of certificate items without the
+   * `issuedBy` attribute: written before the issued-by index existed, or parked (which
+   * the index leaves out; rewriting them changes nothing). The cursor is the last key.
+   */
+  async listUnindexed(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ records: CertificateRecord[]; cursor?: string }> {
+    const page: ScanCommandOutput = await this.#call('list unindexed certificate records', () =>
+      this.#documents.send(
+        new ScanCommand({
+          TableName: this.#tableName,
+          ConsistentRead: true,
+          Limit: Math.max(1, Math.floor(limit)),
+          FilterExpression: '#kind = :kind AND attribute_not_exists(#issuedBy)',
+          ExpressionAttributeNames: {
+            '#kind': ITEM_KIND_ATTRIBUTE,
+            '#issuedBy': ISSUED_BY_INDEX_PARTITION_KEY,
+          },
+          ExpressionAttributeValues: { ':kind': CERTIFICATE_ITEM_KIND },
+          ...(cursor !== undefined ? { ExclusiveStartKey: { [TABLE_PARTITION_KEY]: cursor } } : {}),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    const next = page.LastEvaluatedKey?.[TABLE_PARTITION_KEY];
+    return {
+      records: (page.Items ?? []).map((item) => recordFromItem(item)),
+      ...(typeof next === 'string' ? { cursor: next } : {}),
+    };
+  }
+
   async list(): Promise<CertificateRecord[]> {
     const records: CertificateRecord[] = [];
     let startKey: Record<string, unknown> | undefined;

@@ -108,6 +108,11 @@ export class MemoryRecordStore implements CertificateRecordStore {
       .sort(compareIds);
   }
 
+  /** Index keys are derived on every query here: nothing is ever unindexed. */
+  async listUnindexed(): Promise<{ records: CertificateRecord[]; cursor?: string }> {
+    return { records: [] };
+  }
+
   async list(): Promise<CertificateRecord[]> {
     return [...this.#records.values()].map(copy).sort((a, b) => compareIds(a.id, b.id));
   }
