@@ -68,7 +68,7 @@ export async function reconcileIssuer(
   const issuers = learnIssuers(previous?.value.issuers ?? {}, identities);
   const stale = staleKeys(target, issuers, identities);
   let state: RotationState;
-  if (changed) {
+  if (changed || !previous) {
     let total = 0;
     for (const key of stale) total += await deps.records.countIssuedBy(key);
     state = {
@@ -83,7 +83,7 @@ export async function reconcileIssuer(
       ...upgrade,
     };
   } else {
-    const { indexCursor: _cursor, ...kept } = previous?.value as RotationState;
+    const { indexCursor: _cursor, ...kept } = previous.value;
     state = { ...kept, issuers, ...upgrade };
   }
 
