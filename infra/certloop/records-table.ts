@@ -134,7 +134,7 @@ export class RecordsTable extends Construct {
     this.#grant(fn, ['dynamodb:GetItem', 'dynamodb:PutItem'], [this.table.tableArn], true);
   }
 
-  /** Scan of every record (the sweep's fleet-health summary, forced renewals, rotation). */
+  /** Scan of every record (the sweep's fleet-health summary, forced renewals, the issuer rotation's one-time upgrade pass). */
   grantList(fn: lambda.Function): void {
     this.#grant(fn, ['dynamodb:Scan'], [this.table.tableArn], false);
   }
