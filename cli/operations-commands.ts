@@ -17,6 +17,7 @@ import {
   readIssuers,
 } from '../src/config/runtime-config.js';
 import { describeCapacity, fleetCapacity } from '../src/core/fleet-capacity.js';
+import type { RotationState } from '../src/core/issuer-rotation.js';
 import { budgetStatus } from '../src/core/order-ledger.js';
 import { openLocalRecords } from '../src/local/local-records.js';
 import { LOCAL_ISSUERS_FILE } from '../src/local/runner.js';
@@ -25,7 +26,8 @@ import type { ControlRecords } from '../src/ports/control-records.js';
 import { forceRenewal } from '../src/services/force-renewal.js';
 import { ORDER_LEDGER, type OrderLedgerDocument } from '../src/services/plan-due-work.js';
 import { recheckRenewalInfo } from '../src/services/recheck-renewal-info.js';
-import { renderBudgetLine, renderStatusTable } from './status-table.js';
+import { ISSUER_ROTATION } from '../src/services/reconcile-issuer.js';
+import { renderBudgetLine, renderRotationLine, renderStatusTable } from './status-table.js';
 
 interface Target {
   stateDir: string;
@@ -93,9 +95,11 @@ export function registerOperationsCommands(program: Command): void {
           const orderBudget = readBudget(process.env);
           const budget = budgetStatus(ledger?.value.entries ?? [], now, orderBudget);
           const capacity = fleetCapacity(records, orderBudget, exemptIssuersFor(options));
+          const rotation = await opened.control.get<RotationState>(ISSUER_ROTATION);
           process.stdout.write(
             `${renderStatusTable(records, now)}\n${records.length} certificates in ${opened.where}\n` +
-              `${renderBudgetLine(budget, now)}\n${describeCapacity(capacity, orderBudget)}\n`,
+              `${renderBudgetLine(budget, now)}\n${describeCapacity(capacity, orderBudget)}\n` +
+              (rotation ? `${renderRotationLine(rotation.value, now)}\n` : ''),
           );
         }
       } finally {

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import { acmImportPending } from '../src/core/acm-import.js';
 import type { CertificateRecord } from '../src/core/certificate-record.js';
+import type { RotationState } from '../src/core/issuer-rotation.js';
 import type { BudgetStatus } from '../src/core/order-ledger.js';
 
 const day = 86_400_000;
@@ -98,4 +99,17 @@ export function renderBudgetLine(status: BudgetStatus, now: number): string {
   if (status.roomAt === undefined)
     return `${head}; room for ${status.orders - status.used} more now`;
   return `${head}; due records wait for room at ${when(status.roomAt, now)}`;
+}
+
+/**
+ * One line on the issuer rotation, as the planner's control document has it: the
+ * target (and its identity), converged of total, and when it started or completed.
+ */
+export function renderRotationLine(state: RotationState, now: number): string {
+  const target = state.targetIdentity ? `${state.target} (${state.targetIdentity})` : state.target;
+  const progress = `${state.converged} of ${state.total} certificates re-issued`;
+  if (state.completedAt !== undefined)
+    return `Issuer rotation to ${target}: complete, ${progress}, at ${when(state.completedAt, now)}`;
+  const scheduled = state.scheduled ?? 0;
+  return `Issuer rotation to ${target}: in progress, ${progress}, ${scheduled} switched so far; started ${when(state.startedAt, now)}`;
 }

@@ -13,6 +13,10 @@ import {
   DUE_INDEX_PROJECTION,
   DUE_INDEX_SORT_KEY,
   DUE_INDEX_SORT_KEY_TYPE,
+  ISSUED_BY_INDEX_NAME,
+  ISSUED_BY_INDEX_PARTITION_KEY,
+  ISSUED_BY_INDEX_PARTITION_KEY_TYPE,
+  ISSUED_BY_INDEX_PROJECTION,
   stekLockKey,
   TABLE_BILLING_MODE,
   TABLE_PARTITION_KEY,
@@ -50,7 +54,8 @@ function enumValue<T extends string>(values: Record<string, T>, value: string, w
 /**
  * The certificate records table, shaped by `src/config/shared-names.ts` (the same
  * constants the DynamoDB adapter and local mode use): partition key, the sparse
- * `due` index (keys plus the due class and issuer), on-demand billing, point-in-time recovery,
+ * `due` index (keys plus the due class and issuer), the sparse `issued-by` index (keys
+ * only; the issuer rotation), on-demand billing, point-in-time recovery,
  * customer-managed KMS encryption, retained when the stack goes away.
  *
  * Each `grant*` method gives a function exactly the calls its code path makes, plus the
@@ -82,6 +87,19 @@ export class RecordsTable extends Construct {
       projectionType: enumValue(dynamodb.ProjectionType, DUE_INDEX_PROJECTION, 'projection'),
       nonKeyAttributes: [...DUE_INDEX_NON_KEY_ATTRIBUTES],
     });
+    this.table.addGlobalSecondaryIndex({
+      indexName: ISSUED_BY_INDEX_NAME,
+      partitionKey: {
+        name: ISSUED_BY_INDEX_PARTITION_KEY,
+        type: attributeType(ISSUED_BY_INDEX_PARTITION_KEY_TYPE),
+      },
+      projectionType: enumValue(dynamodb.ProjectionType, ISSUED_BY_INDEX_PROJECTION, 'projection'),
+    });
+  }
+
+  /** The ARN of the `issued-by` index. */
+  get issuedByIndexArn(): string {
+    return `${this.table.tableArn}/index/${ISSUED_BY_INDEX_NAME}`;
   }
 
   /** The ARN of the `due` index. */
@@ -89,9 +107,12 @@ export class RecordsTable extends Construct {
     return `${this.table.tableArn}/index/${DUE_INDEX_NAME}`;
   }
 
-  /** Query on the `due` index (the planner's "what is due"). */
+  /**
+   * Query on the `due` index (the planner's "what is due") and on the `issued-by` index
+   * (the planner's issuer-rotation step: the records a stale issuer identity issued).
+   */
   grantFindDue(fn: lambda.Function): void {
-    this.#grant(fn, ['dynamodb:Query'], [this.dueIndexArn], false);
+    this.#grant(fn, ['dynamodb:Query'], [this.dueIndexArn, this.issuedByIndexArn], false);
   }
 
   /** Get, create and conditionally update certificate records (lease, fencing writes). */
@@ -113,7 +134,7 @@ export class RecordsTable extends Construct {
     this.#grant(fn, ['dynamodb:GetItem', 'dynamodb:PutItem'], [this.table.tableArn], true);
   }
 
-  /** Scan of every record (the sweep's fleet-health summary, forced renewals, rotation). */
+  /** Scan of every record (the sweep's fleet-health summary, forced renewals, the issuer rotation's one-time upgrade pass). */
   grantList(fn: lambda.Function): void {
     this.#grant(fn, ['dynamodb:Scan'], [this.table.tableArn], false);
   }

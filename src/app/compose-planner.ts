@@ -20,8 +20,10 @@ import { systemClock } from './system-clock.js';
  * The planner's wiring: the records table, the SQS work queue, and the order ledger (a
  * control document in the same table) that keeps admissions within the CA's order
  * budget (`config.budget`, else DEFAULT_ORDER_BUDGET). With a target issuer
- * configured, each run first takes one issuer-rotation step (a single GetItem once the
- * fleet is on the target); a rotation failure is logged and never blocks planning.
+ * configured, each run first takes one issuer-rotation step toward it and the issuers'
+ * identities (Queries on the issued-by index, a batch at a time, never a Scan; a single
+ * GetItem once the fleet is converged); a rotation failure is logged and never blocks
+ * planning.
  */
 export function composePlanner(
   config: PlannerConfig,
@@ -38,19 +40,29 @@ export function composePlanner(
     control,
     exemptIssuers: new Set(config.exemptIssuers ?? []),
   };
+  return { plan: plannerRun(deps, config) };
+}
+
+/**
+ * One planner run on its adapters (exported so that tests drive the same sequence on a
+ * recorded DynamoDB client): the issuer-rotation step when a target is configured, then
+ * due planning.
+ */
+export function plannerRun(
+  deps: PlannerDeps,
+  config: Pick<PlannerConfig, 'issuerRotation' | 'maxRecordsPerTick'>,
+): () => Promise<PlanReport> {
   const rotation = config.issuerRotation;
-  return {
-    async plan() {
-      if (rotation) {
-        try {
-          await reconcileIssuer(deps, rotation.target, rotation.batch);
-        } catch (error) {
-          deps.logger.error('issuer rotation step failed; planning goes on', {
-            error: (error as Error).message,
-          });
-        }
+  return async () => {
+    if (rotation) {
+      try {
+        await reconcileIssuer(deps, rotation.target, rotation.batch, rotation.identities);
+      } catch (error) {
+        deps.logger.error('issuer rotation step failed; planning goes on', {
+          error: (error as Error).message,
+        });
       }
-      return planDueWork(deps, config.maxRecordsPerTick);
-    },
+    }
+    return planDueWork(deps, config.maxRecordsPerTick);
   };
 }

@@ -20,6 +20,7 @@ import {
   exemptIssuerNames,
   type RuntimeConfig,
 } from '../config/runtime-config.js';
+import { issuerIdentity } from '../core/issuer-identity.js';
 import type { Random } from '../core/time.js';
 import type { AcmeCa } from '../ports/acme-ca.js';
 import type { Clock } from '../ports/clock.js';
@@ -104,6 +105,11 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     secrets,
     issuers,
     issuerProfile: (name) => config.issuers[name]?.profile,
+    // Stamped on every certificate, for the issuer rotation (staging to production).
+    issuerIdentities: (name) => {
+      const issuer = config.issuers[name];
+      return issuer ? issuerIdentity(issuer) : undefined;
+    },
     dns,
     keys: new NodeKeyFactory(),
     clock,

@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import * as z from 'zod/mini';
 import { DEFAULT_MAX_NAMES } from '../core/domain-names.js';
+import { issuerIdentity } from '../core/issuer-identity.js';
 import { DEFAULT_ORDER_BUDGET, type OrderBudget } from '../core/renewal-budget.js';
 import { ConfigError, type Env, wholeNumber } from './env-values.js';
 import { ENV } from './environment.js';
@@ -111,8 +112,12 @@ export interface PlannerConfig {
   tableName: string;
   queueUrl: string;
   maxRecordsPerTick: number;
-  /** With a target issuer, each planner run first moves a batch of records toward it. */
-  issuerRotation?: { target: string; batch: number };
+  /**
+   * With a target issuer, each planner run first moves a batch of records toward it and
+   * toward the issuers' identities (`issuerIdentity` of each issuer in CERTLOOP_ISSUERS;
+   * empty without it: the rotation then goes by name only).
+   */
+  issuerRotation?: { target: string; batch: number; identities: Record<string, string> };
   /**
    * The CA's new-order budget due work is admitted within; set when any
    * CERTLOOP_BUDGET_* variable is, else the planner uses DEFAULT_ORDER_BUDGET.
@@ -392,14 +397,24 @@ export function readPlannerConfig(env: Env = process.env): PlannerConfig {
       `"${target}" is not an issuer name (lower-case letters, digits and -)`,
     );
   }
+  const issuers = env[ENV.issuers]?.trim() ? readIssuers(env) : undefined;
+  const identities = Object.fromEntries(
+    Object.entries(issuers ?? {}).map(([name, issuer]) => [name, issuerIdentity(issuer)]),
+  );
   return {
     tableName,
     queueUrl,
     maxRecordsPerTick: wholeNumber(env, ENV.maxRecordsPerTick, 500, 1, 10_000),
     ...(target
-      ? { issuerRotation: { target, batch: wholeNumber(env, ENV.rotationBatch, 30, 1, 1000) } }
+      ? {
+          issuerRotation: {
+            target,
+            batch: wholeNumber(env, ENV.rotationBatch, 30, 1, 1000),
+            identities,
+          },
+        }
       : {}),
     ...(budgetVariables.some((name) => env[name]?.trim()) ? { budget: readBudget(env) } : {}),
-    ...(env[ENV.issuers]?.trim() ? { exemptIssuers: exemptIssuerNames(readIssuers(env)) } : {}),
+    ...(issuers ? { exemptIssuers: exemptIssuerNames(issuers) } : {}),
   };
 }

@@ -32,6 +32,18 @@ export const DUE_CLASS_ATTRIBUTE = 'dueClass';
 export const DUE_INDEX_ISSUER_ATTRIBUTE = 'issuer';
 export const DUE_INDEX_NON_KEY_ATTRIBUTES = [DUE_CLASS_ATTRIBUTE, DUE_INDEX_ISSUER_ATTRIBUTE];
 
+/**
+ * Sparse global secondary index answering "which records did this issuer issue": its
+ * partition key (type S) is the record's derived `issuedBy` key (group|name|identity,
+ * src/core/issuer-rotation.ts `issuedByKey`), absent on parked records. The issuer
+ * rotation Queries the stale keys a batch at a time instead of Scanning the table.
+ * Keys only: the rotation reads each record it switches with a GetItem anyway.
+ */
+export const ISSUED_BY_INDEX_NAME = 'issued-by';
+export const ISSUED_BY_INDEX_PARTITION_KEY = 'issuedBy';
+export const ISSUED_BY_INDEX_PARTITION_KEY_TYPE = 'S';
+export const ISSUED_BY_INDEX_PROJECTION = 'KEYS_ONLY';
+
 /** Prefix of the partition key of a STEK lock item. */
 export const STEK_LOCK_KEY_PREFIX = 'stek#';
 

@@ -29,6 +29,12 @@ export interface IssuedCertificate {
   keyType: KeyType;
   /** Named issuer (deployment config) that issued it. */
   issuer: string;
+  /**
+   * The identity (`issuerIdentity`: directory URL, EAB key id) that issuer had when it
+   * issued this certificate. Absent on certificates issued before identities were
+   * stamped (the issuer rotation reads them as the name's baseline identity).
+   */
+  issuerIdentity?: string;
   /** ACME profile it was ordered with, if any. */
   profile?: string;
   issuedAt: Instant;
@@ -42,6 +48,8 @@ export interface InFlightOrder {
   domains: string[];
   keyType: KeyType;
   issuer: string;
+  /** The issuer's identity when the order was placed. */
+  issuerIdentity?: string;
   profile?: string;
   /** The ARI identifier of the certificate this order replaces (RFC 9773 `replaces`). */
   replaces?: string;
@@ -72,6 +80,13 @@ export interface CertificateRecord {
   profile?: string;
   /** Named issuer to request from. */
   issuer: string;
+  /**
+   * Set by the issuer rotation: the identity of `issuer` the record was switched to (or
+   * `?`: by name only). The worker re-issues while the current certificate came from
+   * another identity, and clears it when it publishes. Absent: whatever identity
+   * `issuer` has when the worker gets to it.
+   */
+  issuerIdentity?: string;
   /** Where the registration came from: secret tags (the sweep may unmanage it) or a config file. */
   registeredBy?: 'tags' | 'config';
   /** The registration named the issuer (a tag): issuer rotation leaves the record alone. */

@@ -96,6 +96,18 @@ const checks: readonly Check[] = [
     r.current && r.current.issuer !== r.issuer
       ? issue('IssuerChanged', `issuer ${r.current.issuer} -> ${r.issuer}`)
       : undefined,
+  // The issuer rotation marked the identity (directory URL, EAB key id) this record is
+  // to be issued under; `?` marks a switch by name only.
+  (r) =>
+    r.current &&
+    r.issuerIdentity !== undefined &&
+    r.issuerIdentity !== '?' &&
+    r.current.issuerIdentity !== r.issuerIdentity
+      ? issue(
+          'IssuerChanged',
+          `issuer ${r.issuer} identity ${r.current.issuerIdentity ?? '(unstamped)'} -> ${r.issuerIdentity}`,
+        )
+      : undefined,
   (r) =>
     r.current && r.current.profile !== r.profile
       ? issue(
@@ -189,7 +201,9 @@ export function decideIssuance(
  */
 export function replacedCertificate(record: CertificateRecord): string | undefined {
   const certId = record.ari?.certId;
-  return certId && record.current?.issuer === record.issuer ? certId : undefined;
+  return certId && record.current?.issuer === record.issuer && !identityChanged(record)
+    ? certId
+    : undefined;
 }
 
 /**
@@ -205,4 +219,13 @@ export function dueClass(record: CertificateRecord): DueClass {
   if (record.nextAttemptAt === undefined) return 'order';
   if (decideIssuance(record, record.nextAttemptAt).action !== 'issue') return 'no-order';
   return replacedCertificate(record) ? 'replacing-order' : 'order';
+}
+
+/** The rotation asked for another identity than the one the current certificate came from. */
+function identityChanged(record: CertificateRecord): boolean {
+  return (
+    record.issuerIdentity !== undefined &&
+    record.issuerIdentity !== '?' &&
+    record.current?.issuerIdentity !== record.issuerIdentity
+  );
 }

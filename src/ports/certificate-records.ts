@@ -34,6 +34,17 @@ export interface DueRecordRef {
  *   stored without one is `order`). Its cost follows the number of due records read,
  *   not the table size (no Scan); a `classes` query may read every due record to find
  *   `limit` of them.
+ * - `findIssuedBy` returns the ids of records whose `issuedByKey` (core/issuer-rotation.ts,
+ *   derived from the record at every write) equals `key`, at most `limit`, in a stable
+ *   order; `countIssuedBy` counts them. Parked records have no key and never appear.
+ *   Both may lag writes briefly (an index), so callers re-read and re-check with `get`.
+ *   Their cost follows the records under that key (count) or `limit` (find), never the
+ *   table size (no Scan).
+ * - `listUnindexed` returns one page (at most about `limit` items examined) of records
+ *   stored before the index attributes this version derives existed (a store that
+ *   derives them on the fly returns none), and a cursor to the next page (`undefined`
+ *   at the end). Rewriting such a record with `put` indexes it. A one-time upgrade
+ *   step (a paged Scan on DynamoDB), never the hot path.
  * - `list` returns every record (operator views; not for the hot path).
  * - `delete` removes a record if present.
  * Errors: throttling or unavailability of the backing store surface as kind
@@ -50,6 +61,12 @@ export interface CertificateRecordStore {
     durationMs: number,
   ): Promise<CertificateRecord | undefined>;
   findDue(now: Instant, limit: number, classes?: readonly DueClass[]): Promise<DueRecordRef[]>;
+  findIssuedBy(key: string, limit: number): Promise<string[]>;
+  countIssuedBy(key: string): Promise<number>;
+  listUnindexed(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ records: CertificateRecord[]; cursor?: string }>;
   list(): Promise<CertificateRecord[]>;
   delete(id: string): Promise<void>;
 }

@@ -18,6 +18,12 @@ import type { SecretStore } from '../ports/secret-store.js';
 /** Looks up the ACME CA behind a named issuer; `undefined` for a name not configured. */
 export type IssuerLookup = (name: string) => AcmeCa | undefined;
 
+/**
+ * The identity (`issuerIdentity`: directory URL, EAB key id) of a named issuer now;
+ * stamped on what it issues so that the issuer rotation can tell staging from production.
+ */
+export type IssuerIdentityLookup = (name: string) => string | undefined;
+
 export interface IssuanceDeps {
   records: CertificateRecordStore;
   secrets: SecretStore;
@@ -27,6 +33,8 @@ export interface IssuanceDeps {
    * (`certloop:profile`) are ordered with it. Absent: the CA's default.
    */
   issuerProfile?: (issuer: string) => string | undefined;
+  /** Identities of the named issuers; absent: certificates are not stamped (tests). */
+  issuerIdentities?: IssuerIdentityLookup;
   dns: Dns01Solver;
   keys: KeyFactory;
   clock: Clock;

@@ -199,6 +199,7 @@ async function prepare(deps: IssuanceDeps, id: string): Promise<Step> {
       domains: record.domains,
       keyType: record.keyType,
       issuer: record.issuer,
+      ...identityOf(deps, record.issuer),
       ...(wanted.profile ? { profile: wanted.profile } : {}),
       ...(placed.replaced && replaces ? { replaces } : {}),
       placedAt: now,
@@ -261,6 +262,9 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
     domains: facts.domains,
     keyType: order.keyType,
     issuer: order.issuer,
+    ...(order.issuerIdentity !== undefined
+      ? { issuerIdentity: order.issuerIdentity }
+      : identityOf(deps, order.issuer)),
     ...(order.profile ? { profile: order.profile } : {}),
     issuedAt: now,
   };
@@ -291,6 +295,8 @@ async function complete(deps: IssuanceDeps, p: Prepared): Promise<RecordOutcome>
       lastError: undefined,
       order: undefined,
       forceRenewal: undefined,
+      // The issuer rotation's marker is honoured: the record is settled again.
+      issuerIdentity: undefined,
     },
     importing ? 'extend' : 'release',
   );
@@ -357,8 +363,17 @@ async function resumeOrder(ca: AcmeCa, url: string): Promise<OrderState | undefi
 function orderMatches(order: InFlightOrder, record: CertificateRecord): boolean {
   return (
     order.issuer === record.issuer &&
+    (record.issuerIdentity === undefined ||
+      record.issuerIdentity === '?' ||
+      order.issuerIdentity === record.issuerIdentity) &&
     order.keyType === record.keyType &&
     order.profile === record.profile &&
     order.domains.join(' ') === record.domains.join(' ')
   );
+}
+
+/** The issuer's identity now, to stamp on an order and its certificate (none without a lookup). */
+function identityOf(deps: IssuanceDeps, issuer: string): { issuerIdentity?: string } {
+  const identity = deps.issuerIdentities?.(issuer);
+  return identity !== undefined ? { issuerIdentity: identity } : {};
 }

@@ -162,6 +162,8 @@ export async function registerCertificate(
       const updated: CertificateRecord = {
         ...existing,
         ...fields,
+        // A rotation's identity marker belongs to the issuer it was set for.
+        ...(existing.issuer !== issuer ? { issuerIdentity: undefined } : {}),
         updatedAt: now,
         ...(invalid
           ? {}

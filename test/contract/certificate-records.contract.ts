@@ -2,10 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type CertificateRecord,
   DUE_INDEX_SHARDS,
+  type IssuedCertificate,
   shardFor,
 } from '../../src/core/certificate-record.js';
 import { CertloopError } from '../../src/core/errors.js';
 import type { DueClass } from '../../src/core/issuance-checks.js';
+import { issuedBy, NOT_ISSUED, UNSTAMPED } from '../../src/core/issuer-rotation.js';
 import { DAY, HOUR, MINUTE } from '../../src/core/time.js';
 import type { CertificateRecordStore, DueRecordRef } from '../../src/ports/certificate-records.js';
 import { aFullRecord, aRecord } from '../support/record-builder.js';
@@ -430,6 +432,84 @@ export function describeCertificateRecordStoreContract(
 
         expect(await store.findDue(NOW, 0)).toStrictEqual([]);
         expect(await store.findDue(NOW, 1)).toHaveLength(1);
+      });
+    });
+
+    describe('findIssuedBy and countIssuedBy', () => {
+      const X = 'https://x.example.test/directory';
+      const Y = 'https://y.example.test/directory';
+      const issued = (id: string, identity: string | undefined, extra = {}) =>
+        aRecord({
+          id,
+          status: 'active',
+          current: {
+            serial: `serial-${id}`,
+            notBefore: NOW - DAY,
+            notAfter: NOW + 89 * DAY,
+            domains: ['a.example.test'],
+            keyType: 'ec-p256',
+            issuer: 'default',
+            ...(identity !== undefined ? { issuerIdentity: identity } : {}),
+            issuedAt: NOW - DAY,
+          },
+          nextAttemptAt: NOW + 60 * DAY,
+          ...extra,
+        });
+
+      it('finds the records an issuer identity issued, at most limit, and counts them all', async () => {
+        const onX = Array.from({ length: 7 }, (_, i) => `secret/x-${i}.example.test`);
+        for (const id of onX) await store.create(issued(id, X));
+        await store.create(issued('secret/y.example.test', Y));
+        await store.create(issued('secret/unstamped.example.test', undefined));
+        await store.create(issued('secret/pinned.example.test', X, { issuerPinned: true }));
+
+        const key = issuedBy('follows', 'default', X);
+        const three = await store.findIssuedBy(key, 3);
+        expect(three).toHaveLength(3);
+        for (const id of three) expect(onX).toContain(id);
+        expect([...(await store.findIssuedBy(key, 50))].sort()).toEqual([...onX].sort());
+        expect(await store.countIssuedBy(key)).toBe(7);
+        expect(await store.findIssuedBy(issuedBy('follows', 'default', Y), 10)).toEqual([
+          'secret/y.example.test',
+        ]);
+        expect(await store.findIssuedBy(issuedBy('follows', 'default', UNSTAMPED), 10)).toEqual([
+          'secret/unstamped.example.test',
+        ]);
+        expect(await store.countIssuedBy(issuedBy('pinned', 'default', X))).toBe(1);
+        expect(await store.countIssuedBy(issuedBy('follows', 'other', X))).toBe(0);
+        expect(await store.findIssuedBy(key, 0)).toEqual([]);
+      });
+
+      it('moves a record to its new key when a write changes what issued it or marks a switch', async () => {
+        const created = await store.create(issued('secret/moving.example.test', X));
+        const switched = await store.put(
+          { ...created, issuerIdentity: Y, nextAttemptAt: NOW },
+          created.version,
+        );
+        expect(await store.countIssuedBy(issuedBy('follows', 'default', X))).toBe(0);
+        expect(await store.findIssuedBy(issuedBy('follows-to', 'default', Y), 5)).toEqual([
+          'secret/moving.example.test',
+        ]);
+        const { issuerIdentity: _marker, ...reissued } = switched;
+        await store.put(
+          {
+            ...reissued,
+            current: { ...(switched.current as IssuedCertificate), issuerIdentity: Y },
+          },
+          switched.version,
+        );
+        expect(await store.countIssuedBy(issuedBy('follows-to', 'default', Y))).toBe(0);
+        expect(await store.countIssuedBy(issuedBy('follows', 'default', Y))).toBe(1);
+      });
+
+      it('leaves parked records out, and lists records without a certificate under their issuer', async () => {
+        await store.create(issued('secret/invalid.example.test', X, { status: 'invalid' }));
+        await store.create(issued('secret/unmanaged.example.test', X, { status: 'unmanaged' }));
+        await store.create(aRecord({ id: 'secret/new.example.test', nextAttemptAt: NOW }));
+        expect(await store.countIssuedBy(issuedBy('follows', 'default', X))).toBe(0);
+        expect(await store.findIssuedBy(issuedBy('follows', 'default', NOT_ISSUED), 5)).toEqual([
+          'secret/new.example.test',
+        ]);
       });
     });
 

@@ -1,9 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbRecordStore } from '../../src/adapters/dynamodb/dynamodb-record-store.js';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
 import { translateDynamoDbError } from '../../src/adapters/dynamodb/errors.js';
+import { recordToItem } from '../../src/adapters/dynamodb/table-schema.js';
 import { MemoryRecordStore } from '../../src/adapters/memory/memory-record-store.js';
+import { ISSUED_BY_INDEX_PARTITION_KEY } from '../../src/config/shared-names.js';
 import { CertloopError } from '../../src/core/errors.js';
 import { type DynaliteEnv, freshTableName, useDynaliteEnv } from '../support/aws-env.js';
 import { aRecord } from '../support/record-builder.js';
@@ -63,6 +66,41 @@ describe('on dynalite', () => {
       } finally {
         client.destroy();
       }
+    });
+
+    it('lists records stored before the issued-by index, page by page, until a rewrite indexes them', async () => {
+      const tableName = freshTableName();
+      await ensureTable(env.client, tableName);
+      const store = new DynamoDbRecordStore({ client: env.client, tableName });
+      const documents = DynamoDBDocumentClient.from(env.client);
+      const ids = ['secret/old-1.example.test', 'secret/old-2.example.test'];
+      for (const id of ids) {
+        const item: Record<string, unknown> = {
+          ...recordToItem({ ...aRecord({ id }), version: 1 }),
+        };
+        delete item[ISSUED_BY_INDEX_PARTITION_KEY];
+        await documents.send(new PutCommand({ TableName: tableName, Item: item }));
+      }
+      await store.create(aRecord({ id: 'secret/new.example.test' }));
+
+      const found: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listUnindexed(1, cursor);
+        found.push(...page.records.map((r) => r.id));
+        cursor = page.cursor;
+        pages += 1;
+      } while (cursor !== undefined && pages < 10);
+      expect(found.sort()).toEqual(ids);
+      expect(pages).toBeGreaterThan(1);
+
+      for (const id of ids) {
+        const record = await store.get(id);
+        if (record) await store.put(record, record.version);
+      }
+      expect((await store.listUnindexed(100)).records).toEqual([]);
+      expect(await store.countIssuedBy('follows|default|-')).toBe(3);
     });
 
     it('refuses records whose shard is outside the table shards', async () => {

@@ -14,6 +14,10 @@ import {
   DUE_INDEX_PROJECTION,
   DUE_INDEX_SORT_KEY,
   DUE_INDEX_SORT_KEY_TYPE,
+  ISSUED_BY_INDEX_NAME,
+  ISSUED_BY_INDEX_PARTITION_KEY,
+  ISSUED_BY_INDEX_PARTITION_KEY_TYPE,
+  ISSUED_BY_INDEX_PROJECTION,
   REGISTRATION_TAG_KEY,
   STEK_TAG_KEY,
   TABLE_BILLING_MODE,
@@ -39,13 +43,17 @@ beforeAll(() => {
 const certloop = () => built.stack.certloop;
 
 describe('the records table', () => {
-  it('has the key, the sparse due index and the billing mode of table-schema.ts', () => {
+  it('has the key, the sparse due and issued-by indexes and the billing mode of table-schema.ts', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: TABLE_PARTITION_KEY, KeyType: 'HASH' }],
       AttributeDefinitions: Match.arrayWith([
         { AttributeName: TABLE_PARTITION_KEY, AttributeType: TABLE_PARTITION_KEY_TYPE },
         { AttributeName: DUE_INDEX_PARTITION_KEY, AttributeType: DUE_INDEX_PARTITION_KEY_TYPE },
         { AttributeName: DUE_INDEX_SORT_KEY, AttributeType: DUE_INDEX_SORT_KEY_TYPE },
+        {
+          AttributeName: ISSUED_BY_INDEX_PARTITION_KEY,
+          AttributeType: ISSUED_BY_INDEX_PARTITION_KEY_TYPE,
+        },
       ]),
       BillingMode: TABLE_BILLING_MODE,
       GlobalSecondaryIndexes: [
@@ -56,6 +64,11 @@ describe('the records table', () => {
             { AttributeName: DUE_INDEX_SORT_KEY, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: DUE_INDEX_PROJECTION },
+        },
+        {
+          IndexName: ISSUED_BY_INDEX_NAME,
+          KeySchema: [{ AttributeName: ISSUED_BY_INDEX_PARTITION_KEY, KeyType: 'HASH' }],
+          Projection: { ProjectionType: ISSUED_BY_INDEX_PROJECTION },
         },
       ],
     });

@@ -82,10 +82,21 @@ describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', 
     }
     expect((await records.list()).every((r) => r.issuer === 'a')).toBe(true);
 
+    // The issuers' identities (unchanged here; certificates are not stamped in this drill).
+    const identities = {
+      a: 'https://a.test/directory',
+      b: 'https://b.test/directory',
+      c: 'https://c.test/directory',
+    };
     const progress: RotationState[] = [];
     const step = async (target: string) => {
       progress.push(
-        await reconcileIssuer({ records, control, clock, logger: silentLogger }, target, 30),
+        await reconcileIssuer(
+          { records, control, clock, logger: silentLogger },
+          target,
+          30,
+          identities,
+        ),
       );
       clock.advance(MINUTE);
       await engineTick(issuance, { batchSize: 250, maxRecords: 500 });
@@ -119,7 +130,7 @@ describe('issuer rotation of 200 certificates in batches of 30 (manual clock)', 
       listings += 1;
       return listed();
     };
-    await reconcileIssuer({ records, control, clock, logger: silentLogger }, 'c', 30);
+    await reconcileIssuer({ records, control, clock, logger: silentLogger }, 'c', 30, identities);
     expect(listings).toBe(0);
   });
 });

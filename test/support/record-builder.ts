@@ -26,6 +26,9 @@ export function aRecord(
   };
 }
 
+/** The identity (`issuerIdentity`) of the `staging` issuer in full records. */
+export const STAGING_IDENTITY = 'https://acme-staging.example.test/directory kid=kid-1';
+
 /** A record with every optional field set, nested optional ones included. */
 export function aFullRecord(
   overrides: Partial<Omit<CertificateRecord, 'version'>> = {},
@@ -37,6 +40,7 @@ export function aFullRecord(
     keyType: 'rsa-3072',
     profile: 'tlsserver',
     issuer: 'staging',
+    issuerIdentity: STAGING_IDENTITY,
     status: 'failing',
     statusMessage: 'renewal failed: CA said 503',
     current: {
@@ -46,6 +50,7 @@ export function aFullRecord(
       domains: ['*.full.example.test', 'full.example.test'],
       keyType: 'rsa-3072',
       issuer: 'staging',
+      issuerIdentity: STAGING_IDENTITY,
       profile: 'classic',
       issuedAt,
     },
@@ -66,6 +71,7 @@ export function aFullRecord(
       domains: ['*.full.example.test', 'full.example.test'],
       keyType: 'rsa-3072',
       issuer: 'staging',
+      issuerIdentity: STAGING_IDENTITY,
       profile: 'tlsserver',
       placedAt: issuedAt + 60 * DAY,
       expiresAt: issuedAt + 67 * DAY,

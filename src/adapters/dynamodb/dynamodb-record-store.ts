@@ -16,6 +16,8 @@ import {
   DUE_INDEX_NAME,
   DUE_INDEX_PARTITION_KEY,
   DUE_INDEX_SORT_KEY,
+  ISSUED_BY_INDEX_NAME,
+  ISSUED_BY_INDEX_PARTITION_KEY,
   TABLE_PARTITION_KEY,
 } from '../../config/shared-names.js';
 import { type CertificateRecord, DUE_INDEX_SHARDS } from '../../core/certificate-record.js';
@@ -199,6 +201,93 @@ export class DynamoDbRecordStore implements CertificateRecordStore {
       .flat()
       .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || compareIds(a.id, b.id))
       .slice(0, wanted);
+  }
+
+  /** A Query on the issued-by index with `Limit`: reads follow `limit`, not the table. */
+  async findIssuedBy(key: string, limit: number): Promise<string[]> {
+    const wanted = Math.floor(limit);
+    if (!(wanted >= 1)) return [];
+    const ids: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.#issuedByPage(key, startKey, {
+        Limit: wanted - ids.length,
+      });
+      for (const item of page.Items ?? []) {
+        const id = idFromCertificateKey(item[TABLE_PARTITION_KEY]);
+        if (id !== undefined) ids.push(id);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && ids.length < wanted);
+    return ids.slice(0, wanted);
+  }
+
+  /** Select COUNT on the issued-by index: reads follow the records under `key`. */
+  async countIssuedBy(key: string): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.#issuedByPage(key, startKey, {
+        Select: 'COUNT',
+      });
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
+  #issuedByPage(
+    key: string,
+    startKey: Record<string, unknown> | undefined,
+    shape: { Limit?: number; Select?: 'COUNT' },
+  ): Promise<QueryCommandOutput> {
+    return this.#call(`find records issued by ${key}`, () =>
+      this.#documents.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          IndexName: ISSUED_BY_INDEX_NAME,
+          KeyConditionExpression: '#issuedBy = :key',
+          ExpressionAttributeNames: { '#issuedBy': ISSUED_BY_INDEX_PARTITION_KEY },
+          ExpressionAttributeValues: { ':key': key },
+          ...shape,
+          ExclusiveStartKey: startKey,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+  }
+
+  /**
+   * One Scan page (`Limit` items examined, consistent) of certificate items without the
+   * `issuedBy` attribute: written before the issued-by index existed, or parked (which
+   * the index leaves out; rewriting them changes nothing). The cursor is the last key.
+   */
+  async listUnindexed(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ records: CertificateRecord[]; cursor?: string }> {
+    const page: ScanCommandOutput = await this.#call('list unindexed certificate records', () =>
+      this.#documents.send(
+        new ScanCommand({
+          TableName: this.#tableName,
+          ConsistentRead: true,
+          Limit: Math.max(1, Math.floor(limit)),
+          FilterExpression: '#kind = :kind AND attribute_not_exists(#issuedBy)',
+          ExpressionAttributeNames: {
+            '#kind': ITEM_KIND_ATTRIBUTE,
+            '#issuedBy': ISSUED_BY_INDEX_PARTITION_KEY,
+          },
+          ExpressionAttributeValues: { ':kind': CERTIFICATE_ITEM_KIND },
+          ...(cursor !== undefined ? { ExclusiveStartKey: { [TABLE_PARTITION_KEY]: cursor } } : {}),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    const next = page.LastEvaluatedKey?.[TABLE_PARTITION_KEY];
+    return {
+      records: (page.Items ?? []).map((item) => recordFromItem(item)),
+      ...(typeof next === 'string' ? { cursor: next } : {}),
+    };
   }
 
   async list(): Promise<CertificateRecord[]> {

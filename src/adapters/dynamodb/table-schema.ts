@@ -2,6 +2,7 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import * as shared from '../../config/shared-names.js';
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { dueClass } from '../../core/issuance-checks.js';
+import { issuedByKey } from '../../core/issuer-rotation.js';
 
 /**
  * The records table's shape for the runtime: the CreateTable input (`ensureTable`, local
@@ -12,7 +13,9 @@ import { dueClass } from '../../core/issuance-checks.js';
  * Item layout: `pk = "cert#" + id`, `kind = "certificate"`, then every field of the
  * record as its own attribute (instants as numbers, epoch ms; nested objects as maps).
  * Optional fields that are undefined are omitted, never stored as null. An item without
- * `nextAttemptAt` is not in the `due` index: that is what makes the index sparse.
+ * `nextAttemptAt` is not in the `due` index: that is what makes the index sparse. Two
+ * attributes are derived at every write and never read back: `dueClass` (due index) and
+ * `issuedBy` (issued-by index, what issued the current certificate; see issuer-rotation.ts).
  */
 
 /** Attribute naming what an item is, so that other item kinds can share the table. */
@@ -33,6 +36,10 @@ export function recordsTableDefinition(tableName: string): CreateTableCommandInp
         AttributeType: shared.DUE_INDEX_PARTITION_KEY_TYPE,
       },
       { AttributeName: shared.DUE_INDEX_SORT_KEY, AttributeType: shared.DUE_INDEX_SORT_KEY_TYPE },
+      {
+        AttributeName: shared.ISSUED_BY_INDEX_PARTITION_KEY,
+        AttributeType: shared.ISSUED_BY_INDEX_PARTITION_KEY_TYPE,
+      },
     ],
     KeySchema: [{ AttributeName: shared.TABLE_PARTITION_KEY, KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
@@ -46,6 +53,11 @@ export function recordsTableDefinition(tableName: string): CreateTableCommandInp
           ProjectionType: shared.DUE_INDEX_PROJECTION,
           NonKeyAttributes: [...shared.DUE_INDEX_NON_KEY_ATTRIBUTES],
         },
+      },
+      {
+        IndexName: shared.ISSUED_BY_INDEX_NAME,
+        KeySchema: [{ AttributeName: shared.ISSUED_BY_INDEX_PARTITION_KEY, KeyType: 'HASH' }],
+        Projection: { ProjectionType: shared.ISSUED_BY_INDEX_PROJECTION },
       },
     ],
   };
@@ -70,6 +82,7 @@ export type CertificateItem = CertificateRecord & {
 
 /** The item for a record. Undefined values are dropped at every depth. */
 export function recordToItem(record: CertificateRecord): CertificateItem {
+  const issuedBy = issuedByKey(record);
   return {
     ...withoutUndefined(record),
     [shared.TABLE_PARTITION_KEY]: certificateKey(record.id),
@@ -78,6 +91,8 @@ export function recordToItem(record: CertificateRecord): CertificateItem {
     ...(record.nextAttemptAt !== undefined
       ? { [shared.DUE_CLASS_ATTRIBUTE]: dueClass(record) }
       : {}),
+    // Derived too, for the issued-by index (absent on parked records: a sparse index).
+    ...(issuedBy !== undefined ? { [shared.ISSUED_BY_INDEX_PARTITION_KEY]: issuedBy } : {}),
   };
 }
 
@@ -87,6 +102,7 @@ export function recordFromItem(item: object): CertificateRecord {
     [shared.TABLE_PARTITION_KEY]: pk,
     [ITEM_KIND_ATTRIBUTE]: kind,
     [shared.DUE_CLASS_ATTRIBUTE]: _dueClass,
+    [shared.ISSUED_BY_INDEX_PARTITION_KEY]: _issuedBy,
     ...fields
   } = withoutUndefined(item as Record<string, unknown>);
   if (kind !== CERTIFICATE_ITEM_KIND || idFromCertificateKey(pk) === undefined) {

@@ -1,6 +1,7 @@
 import type { CertificateRecord } from '../../core/certificate-record.js';
 import { CertloopError } from '../../core/errors.js';
 import { type DueClass, dueClass } from '../../core/issuance-checks.js';
+import { issuedByKey } from '../../core/issuer-rotation.js';
 import type { Instant } from '../../core/time.js';
 import type { CertificateRecordStore, DueRecordRef } from '../../ports/certificate-records.js';
 
@@ -88,6 +89,28 @@ export class MemoryRecordStore implements CertificateRecordStore {
     return due
       .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || compareIds(a.id, b.id))
       .slice(0, wanted);
+  }
+
+  async findIssuedBy(key: string, limit: number): Promise<string[]> {
+    const wanted = Math.floor(limit);
+    if (!(wanted >= 1)) return [];
+    return this.#issuedBy(key).slice(0, wanted);
+  }
+
+  async countIssuedBy(key: string): Promise<number> {
+    return this.#issuedBy(key).length;
+  }
+
+  #issuedBy(key: string): string[] {
+    return [...this.#records.values()]
+      .filter((record) => issuedByKey(record) === key)
+      .map((record) => record.id)
+      .sort(compareIds);
+  }
+
+  /** Index keys are derived on every query here: nothing is ever unindexed. */
+  async listUnindexed(): Promise<{ records: CertificateRecord[]; cursor?: string }> {
+    return { records: [] };
   }
 
   async list(): Promise<CertificateRecord[]> {

@@ -78,6 +78,32 @@ describe('readRuntimeConfig', () => {
     });
   });
 
+  it("gives the planner's issuer rotation the identity of every issuer: directory URL, and the EAB key id", () => {
+    const config = readPlannerConfig({
+      [ENV.tableName]: 'certloop-records',
+      [ENV.queueUrl]: 'https://sqs.us-east-1.amazonaws.com/123456789012/work',
+      [ENV.defaultIssuer]: 'default',
+      [ENV.issuers]: JSON.stringify({
+        default: { directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory' },
+        zerossl: {
+          directoryUrl: 'https://acme.zerossl.com/v2/DV90',
+          eab: {
+            keyId: 'kid-7',
+            hmacKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:eab',
+          },
+        },
+      }),
+    });
+    expect(config.issuerRotation).toEqual({
+      target: 'default',
+      batch: 30,
+      identities: {
+        default: 'https://acme-v02.api.letsencrypt.org/directory',
+        zerossl: 'https://acme.zerossl.com/v2/DV90 kid=kid-7',
+      },
+    });
+  });
+
   it('imports into ACM only when CERTLOOP_ACM_IMPORT is true, and only with Secrets Manager', () => {
     expect(readRuntimeConfig(onAws).acmImport).toBe(false);
     expect(readRuntimeConfig({ ...onAws, [ENV.acmImport]: 'false' }).acmImport).toBe(false);
