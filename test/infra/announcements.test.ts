@@ -46,7 +46,7 @@ describe('certloop events in the stack', () => {
     for (const [, rule] of q.ofType('AWS::Events::Rule')) {
       const pattern = rule.Properties?.EventPattern as { source?: string[] } | undefined;
       if (!pattern?.source?.includes(EVENT_SOURCE)) continue;
-      const [target] = rule.Properties?.Targets as Array<{
+      const [target] = (rule.Properties?.Targets ?? []) as Array<{
         Arn: unknown;
         InputTransformer?: unknown;
       }>;
