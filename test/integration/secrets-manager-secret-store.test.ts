@@ -275,7 +275,7 @@ describe('writing certificates', () => {
     // The put reached moto: the version is already there.
     expect(await versionIds(SECRET)).toHaveLength(before.length + 1);
 
-    expect(await flakyStore.writeCertificate(SECRET, second, 'token-2')).toEqual({
+    expect(await flakyStore.writeCertificate(SECRET, second, 'token-2')).toMatchObject({
       created: false,
     });
     const after = await versionIds(SECRET);
@@ -316,8 +316,10 @@ describe('writing certificates', () => {
 
   it('after two writes AWSCURRENT and AWSPREVIOUS each hold a matching key and certificate', async () => {
     await createSecret(SECRET, { 'certloop:domains': 'www.example.com' });
-    expect(await store.writeCertificate(SECRET, first, 'token-1')).toEqual({ created: true });
-    expect(await store.writeCertificate(SECRET, second, 'token-2')).toEqual({ created: true });
+    expect(await store.writeCertificate(SECRET, first, 'token-1')).toMatchObject({ created: true });
+    expect(await store.writeCertificate(SECRET, second, 'token-2')).toMatchObject({
+      created: true,
+    });
 
     const current = await rawValue(SECRET, 'AWSCURRENT');
     const previous = await rawValue(SECRET, 'AWSPREVIOUS');
@@ -336,7 +338,9 @@ describe('writing certificates', () => {
     await store.writeCertificate(SECRET, first, 'token-1');
     await store.writeCertificate(SECRET, second, 'token-2');
     const before = await stagesById(SECRET);
-    expect(await store.writeCertificate(SECRET, first, 'token-1')).toEqual({ created: false });
+    expect(await store.writeCertificate(SECRET, first, 'token-1')).toMatchObject({
+      created: false,
+    });
     expect(await stagesById(SECRET)).toEqual(before);
     expect((await store.readCertificate(SECRET))?.serial).toBe(second.serial);
   });
@@ -749,7 +753,7 @@ describe('errors', () => {
         first,
         'token-1',
       ),
-    ).toEqual({ created: true });
+    ).toMatchObject({ created: true });
     expect(throttles).toBe(1);
     expect(await versionIds(SECRET)).toHaveLength(before.length + 1);
   });
