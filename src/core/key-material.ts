@@ -1,30 +1,7 @@
 const REDACTED = '[redacted key material]';
 
-/**
- * A private key (PEM) that refuses to be printed. `String(key)`, template strings,
- * `JSON.stringify` and `util.inspect` all render a placeholder; only `reveal()` gives
- * the PEM, and only adapters that write it to a secret store or hand it to a TLS
- * library call it. This keeps key material out of logs, errors and metrics by
- * construction rather than by discipline.
- */
-export class KeyMaterial {
-  readonly #pem: string;
-
-  constructor(pem: string) {
-    if (!pem.includes('PRIVATE KEY')) {
-      throw new TypeError('KeyMaterial expects a PEM-encoded private key');
-    }
-    this.#pem = pem;
-  }
-
-  reveal(): string {
-    return this.#pem;
-  }
-
-  equals(other: KeyMaterial): boolean {
-    return this.#pem === other.#pem;
-  }
-
+/** Renders only a placeholder in strings, JSON and util.inspect; subclasses hold the secret. */
+abstract class Redacted {
   toString(): string {
     return REDACTED;
   }
@@ -39,33 +16,49 @@ export class KeyMaterial {
 }
 
 /**
+ * A private key (PEM) that refuses to be printed. `String(key)`, template strings,
+ * `JSON.stringify` and `util.inspect` all render a placeholder; only `reveal()` gives
+ * the PEM, and only adapters that write it to a secret store or hand it to a TLS
+ * library call it. This keeps key material out of logs, errors and metrics by
+ * construction rather than by discipline.
+ */
+export class KeyMaterial extends Redacted {
+  readonly #pem: string;
+
+  constructor(pem: string) {
+    if (!pem.includes('PRIVATE KEY')) {
+      throw new TypeError('KeyMaterial expects a PEM-encoded private key');
+    }
+    super();
+    this.#pem = pem;
+  }
+
+  reveal(): string {
+    return this.#pem;
+  }
+
+  equals(other: KeyMaterial): boolean {
+    return this.#pem === other.#pem;
+  }
+}
+
+/**
  * The HMAC key of an External Account Binding (RFC 8555 section 7.3.4), base64url as the
  * CA gives it. Like KeyMaterial it renders only a placeholder; `reveal()` is for the
  * ACME adapter that signs the binding with it.
  */
-export class HmacKey {
+export class HmacKey extends Redacted {
   readonly #base64url: string;
 
   constructor(base64url: string) {
     if (!isUsableHmacKey(base64url))
       throw new TypeError(`HmacKey expects base64url of at least ${MIN_HMAC_KEY_BYTES} bytes`);
+    super();
     this.#base64url = base64url;
   }
 
   reveal(): string {
     return this.#base64url;
-  }
-
-  toString(): string {
-    return REDACTED;
-  }
-
-  toJSON(): string {
-    return REDACTED;
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return REDACTED;
   }
 }
 
