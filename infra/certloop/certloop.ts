@@ -273,13 +273,15 @@ export class CertLoop extends Construct {
       expiryAlarmDays: props.expiryAlarmDays,
       failureAlarmThreshold: props.failureAlarmThreshold,
     });
-    // Events: the worker and the STEK rotation announce what they did (source certloop).
+    // Events: the worker, the sweep (registrations it finds invalid) and the STEK rotation
+    // announce what they did (source certloop).
     this.announcements = new Announcements(this, 'Announcements', {
       topic: this.monitoring.topic,
       encryptionKey: this.key,
       notifyOn: props.notifyOn,
     });
     this.announcements.grantPublish(this.worker);
+    this.announcements.grantPublish(this.sweep);
     if (this.rotateStek) this.announcements.grantPublish(this.rotateStek);
   }
 

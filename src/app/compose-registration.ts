@@ -7,14 +7,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AcmeDirectory, acmeAgent } from '../adapters/acme/acme-directory.js';
+import { EventBridgeEventBus } from '../adapters/aws/eventbridge-event-bus.js';
 import { SecretsManagerRegistrationSource } from '../adapters/aws/secrets-manager-registration-source.js';
 import { SecretsManagerSecretStore } from '../adapters/aws/secrets-manager-secret-store.js';
 import { DynamoDbControlRecords } from '../adapters/dynamodb/dynamodb-control-records.js';
 import { DynamoDbRecordStore } from '../adapters/dynamodb/dynamodb-record-store.js';
 import { DirectorySecretStore } from '../adapters/local/directory-secret-store.js';
 import { StructuredLogger } from '../adapters/logging/powertools-logger.js';
+import { MemoryEventBus } from '../adapters/memory/memory-event-bus.js';
 import {
   exemptIssuerNames,
   type IssuerConfig,
@@ -24,6 +27,7 @@ import {
 import type { OrderBudget } from '../core/renewal-budget.js';
 import type { Random } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
+import type { EventBus } from '../ports/event-bus.js';
 import type { Logger } from '../ports/logger.js';
 import type { RegistrationSource } from '../ports/registration-source.js';
 import type { SecretStore } from '../ports/secret-store.js';
@@ -41,22 +45,32 @@ export interface RegistrationRuntime {
   /** The order budget and the issuers exempting ARI renewals, for the capacity line. */
   capacity: { budget: OrderBudget; exemptIssuers: ReadonlySet<string> };
   secrets: SecretStore;
+  /** Where announcements go: EventBridge's default bus with Secrets Manager, memory in local mode. */
+  bus: EventBus;
   /** Where tagged secrets are listed (`undefined` for stores without tags). */
   source?: RegistrationSource;
-  /** Reads every registered secret's tags into records (`undefined` without a source). */
+  /**
+   * Reads every registered secret's tags into records and announces those it wrote
+   * invalid (`undefined` without a source).
+   */
   sweep?: () => Promise<SweepReport>;
 }
 
 /** Builds the registration runtime; makes no network call. */
 export function composeRegistration(
   config: RuntimeConfig,
-  options: { clock?: Clock; logger?: Logger; random?: Random } = {},
+  options: { clock?: Clock; logger?: Logger; random?: Random; bus?: EventBus } = {},
 ): RegistrationRuntime {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? new StructuredLogger();
   const dynamodb = new DynamoDBClient({});
   const records = new DynamoDbRecordStore({ client: dynamodb, tableName: config.tableName });
   const { secrets, source } = secretStoreFor(config.secretStore, clock);
+  const bus =
+    options.bus ??
+    (config.secretStore.kind === 'secrets-manager'
+      ? new EventBridgeEventBus({ client: new EventBridgeClient({}), logger })
+      : new MemoryEventBus());
   const registration: RegistrationDeps = {
     records,
     clock,
@@ -85,7 +99,8 @@ export function composeRegistration(
       issuers: renewalInfoSources(config.issuers),
     },
     secrets,
-    ...(source ? { source, sweep: () => sweepRegistrations(registration, source) } : {}),
+    bus,
+    ...(source ? { source, sweep: () => sweepRegistrations(registration, source, { bus }) } : {}),
   };
 }
 

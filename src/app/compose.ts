@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AcmeClientCa } from '../adapters/acme/acme-client-ca.js';
 import { AcmCertificateImporter } from '../adapters/aws/acm-certificate-importer.js';
-import { EventBridgeEventBus } from '../adapters/aws/eventbridge-event-bus.js';
 import { Route53Dns01Solver } from '../adapters/aws/route53-dns01-solver.js';
 import { SecretsManagerEabKeySource } from '../adapters/aws/secrets-manager-eab-key-source.js';
 import { ariCertificateIdOf } from '../adapters/crypto/ari-certificate-id.js';
 import { NodeKeyFactory } from '../adapters/crypto/node-key-factory.js';
 import { ChalltestsrvDns01Solver } from '../adapters/local/challtestsrv-dns01-solver.js';
 import { FileEabKeySource } from '../adapters/local/file-eab-key-source.js';
-import { MemoryEventBus } from '../adapters/memory/memory-event-bus.js';
 import {
   type DnsConfig,
   type EabConfig,
@@ -122,11 +119,7 @@ export function composeRuntime(config: RuntimeConfig, options: ComposeOptions = 
     ariCertificateId: ariCertificateIdOf,
     ...(config.acmImport ? { acm: new AcmCertificateImporter() } : {}),
   };
-  const bus =
-    options.bus ??
-    (config.secretStore.kind === 'secrets-manager'
-      ? new EventBridgeEventBus({ client: new EventBridgeClient({}), logger })
-      : new MemoryEventBus());
+  const { bus } = base;
   return {
     config,
     issuance,

@@ -111,6 +111,7 @@ export function createSweepHandler(
     if (health.minDaysToExpiry !== undefined)
       metrics.gauge(METRICS.minDaysToExpiry, health.minDaysToExpiry, 'None');
     metrics.gauge(METRICS.invalidRecords, health.invalid, 'Count');
+    metrics.count(METRICS.eventsFailed, report.events.failed);
     metrics.flush();
     return { ...report, health };
   };

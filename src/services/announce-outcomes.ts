@@ -4,6 +4,7 @@ import {
   certificateIssued,
   renewalFailed,
 } from '../core/certificate-events.js';
+import type { CertificateRecord } from '../core/certificate-record.js';
 import type { CertificateRecordStore } from '../ports/certificate-records.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventBus } from '../ports/event-bus.js';
@@ -30,22 +31,49 @@ export async function announceOutcomes(
   outcomes: readonly RecordOutcome[],
 ): Promise<{ published: number; failed: number }> {
   const now = deps.clock.now();
+  const announced = outcomes.filter(
+    (o) => o.issued || o.outcome === 'failed' || o.outcome === 'invalid',
+  );
+  return announce(deps, announced, (record, outcome) => [
+    ...(outcome.issued && record.current?.serial === outcome.serial
+      ? [certificateIssued(record, outcome.issued)]
+      : []),
+    ...(outcome.outcome === 'failed' ? [renewalFailed(record, now)] : []),
+    ...(outcome.outcome === 'invalid' ? [certificateInvalid(record)] : []),
+  ]);
+}
+
+/**
+ * Announces registrations the sweep has just written invalid (`Certificate Invalid`, from
+ * the record as stored). A registration that stays invalid for the same problems is not
+ * announced again.
+ */
+export function announceInvalidRegistrations(
+  deps: AnnounceDeps,
+  ids: readonly string[],
+): Promise<{ published: number; failed: number }> {
+  return announce(
+    deps,
+    ids.map((id) => ({ id })),
+    (record) => (record.status === 'invalid' ? [certificateInvalid(record)] : []),
+  );
+}
+
+async function announce<T extends { id: string }>(
+  deps: AnnounceDeps,
+  items: readonly T[],
+  eventsFor: (record: CertificateRecord, item: T) => CertloopEvent[],
+): Promise<{ published: number; failed: number }> {
   const events: CertloopEvent[] = [];
   let failed = 0;
-  for (const outcome of outcomes) {
-    if (!outcome.issued && outcome.outcome !== 'failed' && outcome.outcome !== 'invalid') continue;
+  for (const item of items) {
     try {
-      const record = await deps.records.get(outcome.id);
-      if (!record) continue;
-      if (outcome.issued && record.current?.serial === outcome.serial) {
-        events.push(certificateIssued(record, outcome.issued));
-      }
-      if (outcome.outcome === 'failed') events.push(renewalFailed(record, now));
-      if (outcome.outcome === 'invalid') events.push(certificateInvalid(record));
+      const record = await deps.records.get(item.id);
+      if (record) events.push(...eventsFor(record, item));
     } catch (error) {
       failed += 1;
       deps.logger.warn('outcome not announced: the record could not be read', {
-        record: outcome.id,
+        record: item.id,
         error: error instanceof Error ? error.message : String(error),
       });
     }

@@ -25,7 +25,12 @@ export interface RegistrationDeps {
   acmImport?: boolean;
 }
 
-export type RegistrationOutcome = 'created' | 'updated' | 'unchanged' | 'invalid';
+/**
+ * `invalid`: the record was written invalid just now (new, turned invalid, or its problems
+ * changed), so a person should hear of it; `stillInvalid`: it was invalid for the same
+ * problems already and nothing was written.
+ */
+export type RegistrationOutcome = 'created' | 'updated' | 'unchanged' | 'invalid' | 'stillInvalid';
 
 interface Request {
   domains: string[];
@@ -91,7 +96,8 @@ function readRequest(registration: Registration, deps: RegistrationDeps): Reques
  * Creates or updates the record of one registration. A valid request that differs from
  * the stored one (names, key type, profile, issuer) is scheduled now, with the backoff
  * reset; an unchanged one is left alone. An invalid request makes the record `invalid`
- * with every problem spelled out, and unscheduled: it waits for the next change.
+ * with every problem spelled out, and unscheduled: it waits for the next change (asked
+ * again with the same problems, it answers `stillInvalid` and writes nothing).
  */
 export async function registerCertificate(
   deps: RegistrationDeps,
@@ -157,7 +163,7 @@ export async function registerCertificate(
         (existing.status === 'invalid') === invalid &&
         (!invalid || existing.statusMessage === fields.statusMessage)
       ) {
-        return invalid ? 'invalid' : 'unchanged';
+        return invalid ? 'stillInvalid' : 'unchanged';
       }
       const updated: CertificateRecord = {
         ...existing,

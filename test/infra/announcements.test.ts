@@ -26,15 +26,15 @@ function forwarded(q: TemplateQueries): string[] {
 }
 
 describe('certloop events in the stack', () => {
-  it('lets the worker and the STEK rotation put certloop events on the default bus, and no other function', () => {
+  it('lets the worker, the sweep and the STEK rotation put certloop events on the default bus, and no other function', () => {
     const { stack, q } = build();
-    for (const fn of [stack.certloop.worker, stack.certloop.rotateStek]) {
+    for (const fn of [stack.certloop.worker, stack.certloop.sweep, stack.certloop.rotateStek]) {
       if (!fn) throw new Error('the STEK function is missing');
       const statement = q.statements(fn).find((s) => actionsOf(s).includes('events:PutEvents'));
       expect(statement?.Condition).toEqual({ StringEquals: { 'events:source': EVENT_SOURCE } });
       expect(JSON.stringify(statement?.Resource)).toContain(':event-bus/default');
     }
-    for (const fn of [stack.certloop.planner, stack.certloop.sweep, stack.certloop.renew]) {
+    for (const fn of [stack.certloop.planner, stack.certloop.renew]) {
       expect(q.actions(fn)).not.toContain('events:PutEvents');
     }
   });

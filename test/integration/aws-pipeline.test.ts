@@ -310,7 +310,11 @@ describe('the AWS pipeline on moto + dynalite + pebble: tags -> sweep -> planner
     expect(await drainQueue()).toEqual({ messages: 1, failures: [] });
     expect((await runtime.registration.records.get(good.ARN ?? ''))?.status).toBe('active');
     // A second sweep with unchanged tags retries nothing.
-    expect((await runtime.sweep?.())?.outcomes).toMatchObject({ invalid: 11, updated: 0 });
+    expect((await runtime.sweep?.())?.outcomes).toMatchObject({
+      invalid: 0,
+      stillInvalid: 11,
+      updated: 0,
+    });
     expect(await planner.plan()).toMatchObject({ due: 0 });
   });
 

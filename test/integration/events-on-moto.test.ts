@@ -27,7 +27,11 @@ import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
 import { ChalltestsrvDns01Solver } from '../../src/adapters/local/challtestsrv-dns01-solver.js';
 import { composeRuntime, type Runtime } from '../../src/app/compose.js';
 import { composeStekRotation } from '../../src/app/compose-stek.js';
-import { createStekHandler, createWorkerHandler } from '../../src/app/handlers.js';
+import {
+  createStekHandler,
+  createSweepHandler,
+  createWorkerHandler,
+} from '../../src/app/handlers.js';
 import { ENV } from '../../src/config/environment.js';
 import { METRICS } from '../../src/config/metrics.js';
 import { readRuntimeConfig } from '../../src/config/runtime-config.js';
@@ -273,6 +277,34 @@ describe('events on the default EventBridge bus (moto: rule -> SQS)', () => {
     expect(((invalid?.detail.problems ?? []) as string[]).join(' ')).toMatch(
       /no hosted zone answers/,
     );
+  });
+
+  it('announces a registration the sweep finds invalid once, and not again while its tags stay the same', async () => {
+    const created = await new SecretsManagerClient({}).send(
+      new CreateSecretCommand({
+        Name: 'tls/misspelt',
+        Tags: [
+          { Key: 'certloop:domains', Value: 'shop.example.com' },
+          { Key: 'certloop:keytype', Value: 'ec-p256' },
+        ],
+      }),
+    );
+    const sweepMetrics = new RecordingMetrics();
+    const sweep = createSweepHandler(runtime, sweepMetrics);
+    const first = await sweep();
+    expect(first.outcomes).toMatchObject({ invalid: 1, error: 0 });
+    expect(first.events).toEqual({ published: 1, failed: 0 });
+    const events = await receiveAll();
+    expect(events.map((e) => e['detail-type'])).toEqual([EVENT_TYPES.invalid]);
+    expect(events[0]?.detail.secretArn).toBe(created.ARN);
+    expect(((events[0]?.detail.problems ?? []) as string[]).join(' ')).toMatch(
+      /certloop:keytype/,
+    );
+
+    const second = await sweep();
+    expect(second.outcomes).toMatchObject({ invalid: 0, stillInvalid: 1 });
+    expect(await receiveAll()).toEqual([]);
+    expect(sweepMetrics.total(METRICS.eventsFailed)).toBe(0);
   });
 
   it('announces a STEK rotation with the set and generation, no key bytes', async () => {

@@ -117,7 +117,7 @@ describe('registerCertificate', () => {
     );
     expect((await records.get('web'))?.nextAttemptAt).toBeUndefined();
     expect(await registerCertificate(deps, { id: 'web', domains: ['a.example.com'] })).toBe(
-      'invalid',
+      'stillInvalid',
     );
     expect((await records.get('web'))?.version).toBe(2);
     clock.advance(1000);

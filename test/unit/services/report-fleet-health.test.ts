@@ -109,6 +109,7 @@ describe('the sweep reports the certificates at risk for their lifetime', () => 
         [METRICS.certificatesAtRisk]: 2,
         [METRICS.minDaysToExpiry]: 3.75,
         [METRICS.invalidRecords]: 0,
+        [METRICS.eventsFailed]: 0,
       },
     ]);
     expect(report.health).toMatchObject({ total: 3, atRisk: 2 });
@@ -175,7 +176,11 @@ describe('the sweep reports the certificates at risk for their lifetime', () => 
     source.tag('arn:new', { 'certloop:domains': 'new.example.com' });
     await sweep();
     expect(metrics.flushed).toEqual([
-      { [METRICS.certificatesAtRisk]: 0, [METRICS.invalidRecords]: 0 },
+      {
+        [METRICS.certificatesAtRisk]: 0,
+        [METRICS.invalidRecords]: 0,
+        [METRICS.eventsFailed]: 0,
+      },
     ]);
   });
 
