@@ -297,9 +297,7 @@ describe('events on the default EventBridge bus (moto: rule -> SQS)', () => {
     const events = await receiveAll();
     expect(events.map((e) => e['detail-type'])).toEqual([EVENT_TYPES.invalid]);
     expect(events[0]?.detail.secretArn).toBe(created.ARN);
-    expect(((events[0]?.detail.problems ?? []) as string[]).join(' ')).toMatch(
-      /certloop:keytype/,
-    );
+    expect(((events[0]?.detail.problems ?? []) as string[]).join(' ')).toMatch(/certloop:keytype/);
 
     const second = await sweep();
     expect(second.outcomes).toMatchObject({ invalid: 0, stillInvalid: 1 });
