@@ -1,10 +1,22 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsManagerCertificates } from '../../src/adapters/aws/secrets-manager-certificates.js';
 import { KeyMaterial } from '../../src/core/key-material.js';
@@ -13,6 +25,16 @@ import { type MotoEnv, useMotoEnv } from '../support/moto.js';
 import { certificateMatchesKey, makeTestBundle } from '../support/test-certificates.js';
 
 const run = promisify(execFile);
+
+/** Every entry under an export folder with its inode and mtime: what "changed no file" means. */
+function snapshot(folder: string): string[] {
+  return readdirSync(folder, { recursive: true })
+    .map((entry) => {
+      const info = lstatSync(join(folder, String(entry)));
+      return `${entry} ${info.ino} ${info.mtimeMs}`;
+    })
+    .sort();
+}
 const logFile = join(process.cwd(), 'test', '.logs', `cert-export-aws-${process.pid}.log`);
 
 /** The installed command, as a host's timer runs it (exit code and output). */
@@ -92,5 +114,43 @@ describe('certloop cert export against Secrets Manager', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stdout).toBe('');
     expect(missing.stderr).toMatch(/tls\/none/);
+  });
+
+  it("a broken secret value (not JSON, or a key that is not the certificate's) leaves the old pair, runs nothing and exits non-zero naming the problem", async () => {
+    const out = join(dir, 'guarded');
+    const ran = join(dir, 'guarded-ran');
+    const onChange = ['--on-change', `echo ran >> ${ran}`];
+    const good = await certloop('cert', 'export', '--secret', arn, '--out', out, ...onChange);
+    expect(good.code).toBe(0);
+    expect(readFileSync(ran, 'utf8')).toBe('ran\n');
+    const before = snapshot(out);
+
+    const client = new SecretsManagerClient({});
+    const stored = JSON.parse(
+      (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString ?? '{}',
+    ) as Record<string, unknown>;
+    const other = await makeTestBundle(['web.example.test'], 'ec-p256', { issuedBy: 'test-ca' });
+    const otherCertificate = {
+      ...stored,
+      certificate: other.certificate,
+      fullchain: other.certificate + other.chain,
+    };
+    const broken: Array<[string, RegExp]> = [
+      ['{"certificate": "-----BEGIN CERT', /the value is not JSON/],
+      [JSON.stringify(otherCertificate), /the privateKey does not match the certificate/],
+    ];
+    for (const [value, problem] of broken) {
+      await client.send(new PutSecretValueCommand({ SecretId: arn, SecretString: value }));
+      const result = await certloop('cert', 'export', '--secret', arn, '--out', out, ...onChange);
+      expect(result.code, value.slice(0, 30)).not.toBe(0);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(arn);
+      expect(result.stderr).toMatch(problem);
+      expect(result.stderr).not.toContain('PRIVATE KEY');
+      expect(snapshot(out)).toEqual(before);
+      expect(readFileSync(ran, 'utf8')).toBe('ran\n');
+      expect(readFileSync(join(out, 'cert.pem'), 'utf8')).toBe(bundle.certificate);
+    }
+    expect(existsSync(join(out, '.on-change-pending'))).toBe(false);
   });
 });
