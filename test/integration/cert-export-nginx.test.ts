@@ -3,7 +3,7 @@
 // reload) once, and openssl s_client sees the new serial; a run with nothing new touches
 // no file and runs nothing. The certificates are written by the local-mode directory
 // store (what the engine writes in local mode); the command reads them as a host would.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,19 +15,16 @@ import { registerCertCommand } from '../../cli/cert-command.js';
 import { DirectoryCertificates } from '../../src/adapters/local/directory-certificates.js';
 import { KeyMaterial } from '../../src/core/key-material.js';
 import type { CertificateBundle } from '../../src/ports/secret-store.js';
+import { eventually, type RunningNginx, servedSerial, startNginx } from '../support/nginx.js';
 import { certificateMatchesKey, makeTestBundle } from '../support/test-certificates.js';
-import { findServerBinary, freeLoopbackPort, waitForPort } from '../support/tls-peers.js';
 
-const INSTALL =
-  'bash scripts/ensure-test-servers.sh (or: apt-get update && apt-get install -y nginx openssl)';
 const run = promisify(execFile);
 
 let dir: string;
 let state: string;
 let out: string;
 let store: DirectoryCertificates;
-let nginx: ChildProcess | undefined;
-let nginxBinary: string;
+let nginx: RunningNginx;
 let prefix: string;
 
 /** Runs `certloop cert export` in process; returns the printed lines or the error. */
@@ -46,36 +43,6 @@ async function exportCli(...extra: string[]): Promise<{ printed: string[]; error
   }
 }
 
-/** The serial of the certificate nginx presents, through openssl s_client. */
-async function servedSerial(port: number): Promise<string> {
-  const child = spawn('openssl', [
-    's_client',
-    '-connect',
-    `127.0.0.1:${port}`,
-    '-servername',
-    'localhost',
-  ]);
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', () => undefined);
-  child.stdin.end();
-  await new Promise((resolve) => child.on('close', resolve));
-  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(output)?.[0];
-  if (!pem) throw new Error('s_client printed no certificate');
-  return new X509Certificate(pem).serialNumber.toUpperCase();
-}
-
-async function eventually(read: () => Promise<string>, expected: string): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (value === expected || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Every file under the export folder with its inode and mtime: what "changed no file" means. */
 async function snapshot(folder: string): Promise<string[]> {
   const entries: string[] = [];
@@ -86,40 +53,7 @@ async function snapshot(folder: string): Promise<string[]> {
   return entries.sort();
 }
 
-async function startNginx(port: number): Promise<void> {
-  const config = join(prefix, 'nginx.conf');
-  await writeFile(
-    config,
-    `worker_processes 1;
-error_log ${prefix}/error.log;
-pid ${prefix}/nginx.pid;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp-body;
-  proxy_temp_path ${prefix}/tmp-proxy;
-  fastcgi_temp_path ${prefix}/tmp-fastcgi;
-  uwsgi_temp_path ${prefix}/tmp-uwsgi;
-  scgi_temp_path ${prefix}/tmp-scgi;
-  server {
-    listen 127.0.0.1:${port} ssl;
-    ssl_certificate ${out}/fullchain.pem;
-    ssl_certificate_key ${out}/privkey.pem;
-    location / { return 200 "ok\\n"; }
-  }
-}
-`,
-  );
-  nginx = spawn(nginxBinary, ['-p', prefix, '-c', config, '-g', 'daemon off;'], {
-    stdio: 'ignore',
-  });
-  await waitForPort(port, nginx, 'nginx', () =>
-    readFile(join(prefix, 'error.log'), 'utf8').catch(() => ''),
-  );
-}
-
 beforeAll(async () => {
-  nginxBinary = await findServerBinary('nginx', INSTALL);
   dir = await mkdtemp(join(tmpdir(), 'certloop-cert-export-'));
   state = join(dir, 'state');
   out = join(dir, 'tls');
@@ -129,11 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (nginx && nginx.exitCode === null) {
-    const closed = new Promise((resolve) => nginx?.on('exit', resolve));
-    nginx.kill('SIGTERM');
-    await closed;
-  }
+  await nginx?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -162,15 +92,19 @@ describe('certloop cert export with a real nginx', () => {
     expect(await readFile(join(out, 'chain.pem'), 'utf8')).toBe(first.chain);
     expect(printed.join('')).not.toContain('PRIVATE KEY');
 
-    port = await freeLoopbackPort();
-    await startNginx(port);
+    nginx = await startNginx({
+      prefix,
+      certificate: join(out, 'fullchain.pem'),
+      key: join(out, 'privkey.pem'),
+    });
+    port = nginx.port;
     expect(await servedSerial(port)).toBe(first.serial);
   });
 
   it('after a renewal writes the new pair, runs the reload once, and nginx serves the new serial', async () => {
     second = await makeTestBundle(['localhost'], 'ec-p256', { issuedBy: 'test-ca' });
     await store.writeCertificate('web', second, 'v2');
-    const reload = `${nginxBinary} -p ${prefix} -c ${join(prefix, 'nginx.conf')} -s reload && echo reload >> ${join(dir, 'reloads')}`;
+    const reload = `${nginx.reloadCommand} && echo reload >> ${join(dir, 'reloads')}`;
 
     const { printed, error } = await exportCli('--on-change', reload);
     expect(error).toBeUndefined();
