@@ -3,6 +3,7 @@
 // them. Issue, renewal, failure, invalid and STEK rotation each deliver exactly one event
 // of the right type, valid against its schema in schemas/events/, holding no key material;
 // with the bus unreachable the certificate is still issued once and `EventsFailed` counts.
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,8 @@ import { RecordingMetrics } from '../support/recording-metrics.js';
 import { silentLogger } from '../support/test-loggers.js';
 
 const TABLE = 'events-records';
+// Every delivered event is kept here too, so the audit's key-material scan reads them.
+const EVENTS_LOG = join(process.cwd(), 'test', '.logs', `events-on-moto-${process.pid}.log`);
 
 interface Delivered {
   source: string;
@@ -106,6 +109,7 @@ describe('events on the default EventBridge bus (moto: rule -> SQS)', () => {
       }
       for (const message of messages) {
         const body = message.Body ?? '';
+        appendFileSync(EVENTS_LOG, `${body}\n`);
         expect(linesWithKeyMaterial(body)).toEqual([]);
         all.push(JSON.parse(body) as Delivered);
       }
@@ -145,6 +149,7 @@ describe('events on the default EventBridge bus (moto: rule -> SQS)', () => {
   }
 
   beforeAll(async () => {
+    mkdirSync(join(process.cwd(), 'test', '.logs'), { recursive: true });
     moto = await useMotoEnv();
     dynalite = await useDynaliteEnv();
     pebble = await startPebble();
