@@ -52,4 +52,26 @@ export {
   type WorkQueueProps,
 } from './certloop/work-queue.js';
 export { CertLoopStack, type CertLoopStackProps } from './certloop-stack.js';
+export {
+  certificateIssuedPattern,
+  type SecretRef,
+  secretArnOf,
+} from './consumers/certificate-issued-rule.js';
+export {
+  EVENT_ARN_PATH,
+  ExportToInstances,
+  type ExportToInstancesProps,
+  exportScript,
+  type InstanceExport,
+  type InstanceSelection,
+  RUN_SHELL_SCRIPT,
+  UNKNOWN_SECRET_EXIT,
+} from './consumers/export-to-instances.js';
+export {
+  type EcsServiceName,
+  type ForceNewDeployment,
+  RedeployEcsService,
+  type RedeployEcsServiceProps,
+} from './consumers/redeploy-ecs-service.js';
+export { shellQuote, shellWords } from './consumers/shell-words.js';
 export { CONTEXT_DEFAULTS, CONTEXT_KEYS, certLoopPropsFromContext } from './context.js';

@@ -4,6 +4,7 @@ import cdkNag from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCertLoopApp, TEST_ISSUERS, TEST_ZONE } from './fixtures/certloop-app.js';
+import { buildConsumersApp } from './fixtures/consumers-app.js';
 import { buildEmbeddingApp } from './fixtures/embedding-app.js';
 
 interface Acknowledgment {
@@ -62,6 +63,8 @@ const apps = {
       { hostedZones: JSON.stringify([TEST_ZONE]), issuers: JSON.stringify(TEST_ISSUERS) },
       { bundle: false },
     ),
+  'the consumers app (ExportToInstances, RedeployEcsService)': () =>
+    buildConsumersApp({ bundle: false }),
 };
 
 describe.each(Object.entries(apps))('AwsSolutions checks on %s', (_, build) => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCertLoopApp, TEST_ISSUERS, TEST_ZONE } from './fixtures/certloop-app.js';
+import { buildConsumersApp } from './fixtures/consumers-app.js';
 import { buildEmbeddingApp } from './fixtures/embedding-app.js';
 
 const MISSING = 'cfn-lint is missing: pip install cfn-lint';
@@ -40,6 +41,7 @@ const outdirs = {
   'the certloop stack': join(root, 'certloop'),
   'the embedding app': join(root, 'embedding'),
   'the certloop stack with issuers from context (one with EAB)': join(root, 'issuers'),
+  'the consumers app (ExportToInstances, RedeployEcsService)': join(root, 'consumers'),
 };
 /** A template with a known error, so that a lint run that reports nothing is noticed. */
 const brokenTemplate = join(root, 'broken.template.json');
@@ -61,6 +63,10 @@ beforeAll(() => {
       bundle: false,
     },
   ).app.synth();
+  buildConsumersApp({
+    outdir: outdirs['the consumers app (ExportToInstances, RedeployEcsService)'],
+    bundle: false,
+  }).app.synth();
   writeFileSync(
     brokenTemplate,
     JSON.stringify({
