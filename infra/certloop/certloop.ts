@@ -47,7 +47,7 @@ export const REGISTRATION_TAG_PREFIX = `${REGISTRATION_TAG_KEY.split(':')[0]}:`;
  * SNS topic.
  *
  * ```ts
- * import { CertLoop } from './infra/index.js';
+ * import { CertLoop } from 'certloop'; // in this repository: './infra/index.js'
  * new CertLoop(stack, 'CertLoop', { hostedZones: [{ hostedZoneId: 'Z0123', domain: 'example.com' }] });
  * ```
  */
