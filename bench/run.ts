@@ -1,6 +1,7 @@
 /**
  * certloop benchmarks. Run: `npx tsx bench/run.ts [--quick]` (or `npm run bench`).
  * Prints a table and writes bench/results/latest.json (only figures that were measured).
+ * `npx tsx bench/run.ts --p3` measures P3 alone and only prints it.
  *
  * P1 tick cost (read capacity units, RCU, as DynamoDB reports them):
  *   An in-process, in-memory dynalite; one records table per size, created with
@@ -81,6 +82,8 @@ import { P4_TARGETS } from './budget-sim.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick');
+/** `--p3`: only P3 (bundle sizes and cold init), printed; latest.json is left as it is. */
+const P3_ONLY = process.argv.includes('--p3');
 const DUE_COUNT = 100;
 const SMALL = 1_000;
 const LARGE = QUICK ? 10_000 : 100_000;
@@ -402,8 +405,54 @@ function measureSizeAndStart(): SizeAndStart {
 
 // ---------------------------------------------------------------- report
 
+/** P3: bundle sizes and the worker's cold init against its SDK-only peer. */
+function measureP3(rows: Row[], json: Record<string, unknown>): void {
+  const p3Started = performance.now();
+  const p3 = measureSizeAndStart();
+  log(`P3 took ${seconds(p3Started)}`);
+  json.bundle = Object.fromEntries(
+    Object.entries(p3.bundles).map(([name, bytes]) => [`${name}Bytes`, bytes]),
+  );
+  for (const [name, bytes] of Object.entries(p3.bundles)) {
+    const isWorker = name === 'worker';
+    rows.push([
+      `P3 ${name} bundle (bytes)`,
+      `${bytes} (${(bytes / 1024).toFixed(1)} KiB)`,
+      isWorker ? `<= ${WORKER_BUDGET_BYTES} (300 KiB)` : '',
+      isWorker ? verdict(bytes <= WORKER_BUDGET_BYTES) : '',
+    ]);
+  }
+  const coldInitMs = Math.round(median(p3.coldInit) * 10) / 10;
+  const sdkOnlyMs = Math.round(median(p3.coldInitSdkOnly) * 10) / 10;
+  json.coldInitMs = coldInitMs;
+  json.coldInitSdkOnlyMs = sdkOnlyMs;
+  rows.push(
+    [
+      `P3 worker cold init, median of ${COLD_RUNS} (ms)`,
+      String(coldInitMs),
+      `<= ${COLD_INIT_TARGET_MS}`,
+      verdict(coldInitMs <= COLD_INIT_TARGET_MS),
+    ],
+    [
+      `P3 peer: require of its ${p3.sdkPackages} AWS SDK packages only (ms)`,
+      `${sdkOnlyMs} (worker / peer ${(coldInitMs / sdkOnlyMs).toFixed(2)})`,
+      '',
+      '',
+    ],
+  );
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
+  if (P3_ONLY) {
+    const rows: Row[] = [];
+    measureP3(rows, {});
+    const table = new Table({ head: ['Figure', 'Measured', 'Target', 'Result'] });
+    table.push(...rows);
+    console.log('certloop bench, P3 only (bench/results/latest.json not written)');
+    console.log(table.toString());
+    return;
+  }
   if (QUICK) log(`--quick: the large table has ${LARGE} records, not 100,000`);
   const rows: Row[] = [];
   const json: Record<string, unknown> = {};
@@ -455,39 +504,7 @@ async function main(): Promise<void> {
     ['P2 faster peer / certloop', speedup.toFixed(1), '>= 10', verdict(speedup >= 10)],
   );
 
-  const p3Started = performance.now();
-  const p3 = measureSizeAndStart();
-  log(`P3 took ${seconds(p3Started)}`);
-  json.bundle = Object.fromEntries(
-    Object.entries(p3.bundles).map(([name, bytes]) => [`${name}Bytes`, bytes]),
-  );
-  for (const [name, bytes] of Object.entries(p3.bundles)) {
-    const isWorker = name === 'worker';
-    rows.push([
-      `P3 ${name} bundle (bytes)`,
-      `${bytes} (${(bytes / 1024).toFixed(1)} KiB)`,
-      isWorker ? `<= ${WORKER_BUDGET_BYTES} (300 KiB)` : '',
-      isWorker ? verdict(bytes <= WORKER_BUDGET_BYTES) : '',
-    ]);
-  }
-  const coldInitMs = Math.round(median(p3.coldInit) * 10) / 10;
-  const sdkOnlyMs = Math.round(median(p3.coldInitSdkOnly) * 10) / 10;
-  json.coldInitMs = coldInitMs;
-  json.coldInitSdkOnlyMs = sdkOnlyMs;
-  rows.push(
-    [
-      `P3 worker cold init, median of ${COLD_RUNS} (ms)`,
-      String(coldInitMs),
-      `<= ${COLD_INIT_TARGET_MS}`,
-      verdict(coldInitMs <= COLD_INIT_TARGET_MS),
-    ],
-    [
-      `P3 peer: require of its ${p3.sdkPackages} AWS SDK packages only (ms)`,
-      `${sdkOnlyMs} (worker / peer ${(coldInitMs / sdkOnlyMs).toFixed(2)})`,
-      '',
-      '',
-    ],
-  );
+  measureP3(rows, json);
 
   const p4Started = performance.now();
   const lifetimes = await simulateLifetimes({ certificates: QUICK ? 1_000 : 10_000, log });

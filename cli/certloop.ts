@@ -1,3 +1,4 @@
+import './quiet-sdk-node-warning.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { runLocal } from '../src/local/runner.js';
 import { registerCertCommand } from './cert-command.js';

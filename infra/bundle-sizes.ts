@@ -3,14 +3,15 @@
  *
  *   npx cdk synth --quiet && npx tsx infra/bundle-sizes.ts [cdk.out]
  *
- * For a bundle over its budget it also rebuilds that entry point with esbuild (same
- * options as the CDK bundling) and prints the packages that take the most bytes, from
+ * For a bundle over its budget it also rebuilds that entry point with esbuild (the same
+ * BUNDLE_SETTINGS as the package build and the CDK bundling) and prints the packages that take the most bytes, from
  * esbuild's metafile. `--analyze` prints that breakdown for every function.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { BUNDLE_ALIASES, BUNDLING, FUNCTION_ENTRIES } from './certloop/certloop-function.js';
+import { BUNDLE_SETTINGS } from './bundling/bundle-settings.js';
+import { FUNCTION_ENTRIES } from './certloop/certloop-function.js';
 
 /** The worker's bundle budget. */
 export const WORKER_BUDGET_BYTES = 300 * 1024;
@@ -61,14 +62,10 @@ export function bundleSizes(assemblyDir: string): BundleSize[] {
 /** Output bytes per package (or per source folder) of one entry point's bundle. */
 export async function bundleBreakdown(entry: string): Promise<Array<[string, number]>> {
   const result = await build({
+    ...BUNDLE_SETTINGS,
     entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: BUNDLING.target ?? 'node22',
-    minify: BUNDLING.minify ?? true,
-    external: BUNDLING.externalModules ?? [],
-    alias: { ...BUNDLE_ALIASES },
+    external: [...BUNDLE_SETTINGS.external],
+    alias: { ...BUNDLE_SETTINGS.alias },
     write: false,
     outfile: 'index.js',
     metafile: true,

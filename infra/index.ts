@@ -1,8 +1,7 @@
 /**
- * The certloop CDK constructs. Inside this repository: `import { CertLoop } from
- * './infra/index.js'`. As a package, the path is `certloop/infra` once package.json
- * exports `"./infra": "./infra/index.ts"` (a TypeScript entry: load it with tsx, as
- * the CDK app does).
+ * The certloop CDK constructs. As a package: `import { CertLoop } from 'certloop'`
+ * (package.json exports dist/infra/index.js, compiled with its .d.ts by `npm run build`).
+ * Inside this repository: `import { CertLoop } from './infra/index.js'`.
  */
 export {
   CertificateSecrets,
@@ -23,9 +22,12 @@ export {
 export {
   BUNDLING,
   CertLoopFunction,
+  type CertLoopFunctionName,
   type CertLoopFunctionProps,
   FUNCTION_ENTRIES,
   FUNCTION_RUNTIME,
+  type FunctionCode,
+  resolveFunctionCode,
 } from './certloop/certloop-function.js';
 export {
   type ChallengeZone,

@@ -13,7 +13,7 @@ import { readStekConfig, STEK_ENV } from '../../src/config/stek-environment.js';
 import { AcmImport } from './acm-import.js';
 import { Announcements } from './announcements.js';
 import { CertificateSecrets } from './certificate-secrets.js';
-import { CertLoopFunction, FUNCTION_ENTRIES } from './certloop-function.js';
+import { CertLoopFunction } from './certloop-function.js';
 import { CERTLOOP_DEFAULTS, type CertLoopProps } from './certloop-props.js';
 import { ChallengeZones } from './challenge-zones.js';
 import { Issuers } from './issuers.js';
@@ -47,7 +47,7 @@ export const REGISTRATION_TAG_PREFIX = `${REGISTRATION_TAG_KEY.split(':')[0]}:`;
  * SNS topic.
  *
  * ```ts
- * import { CertLoop } from './infra/index.js';
+ * import { CertLoop } from 'certloop'; // in this repository: './infra/index.js'
  * new CertLoop(stack, 'CertLoop', { hostedZones: [{ hostedZoneId: 'Z0123', domain: 'example.com' }] });
  * ```
  */
@@ -144,33 +144,33 @@ export class CertLoop extends Construct {
     const common = { logRetention, encryptionKey: this.key };
     this.planner = new CertLoopFunction(this, 'Planner', {
       ...common,
-      entry: FUNCTION_ENTRIES.planner,
+      entry: 'planner',
       description: 'certloop planner: queues the certificate records that are due',
       timeout: PLANNER_TIMEOUT,
     }).function;
     this.worker = new CertLoopFunction(this, 'Worker', {
       ...common,
-      entry: FUNCTION_ENTRIES.worker,
+      entry: 'worker',
       description: 'certloop worker: issues and renews queued certificates (ACME DNS-01)',
       timeout: WORKER_TIMEOUT,
       memorySize: WORKER_MEMORY_MB,
     }).function;
     this.sweep = new CertLoopFunction(this, 'Sweep', {
       ...common,
-      entry: FUNCTION_ENTRIES.sweep,
+      entry: 'sweep',
       description: 'certloop sweep: registers secrets tagged certloop:domains',
       timeout: SWEEP_TIMEOUT,
     }).function;
     this.renew = new CertLoopFunction(this, 'Renew', {
       ...common,
-      entry: FUNCTION_ENTRIES.renew,
+      entry: 'renew',
       description: 'certloop renew: forces renewals within the order budget (manual invoke)',
       timeout: RENEW_TIMEOUT,
     }).function;
     if (this.stekSets.enabled) {
       this.rotateStek = new CertLoopFunction(this, 'RotateStek', {
         ...common,
-        entry: FUNCTION_ENTRIES.rotateStek,
+        entry: 'rotateStek',
         description: 'certloop STEK rotation: rotates the session-ticket key rings',
         timeout: STEK_TIMEOUT,
       }).function;
