@@ -22,13 +22,14 @@
  *   - bundle.<function>Bytes: `npx cdk synth -q` runs first if cdk.out is missing or older
  *     than src/, functions/, infra/, cdk.json or package-lock.json; then the byte size of
  *     each function's asset directory, read by `bundleSizes` from infra/bundle-sizes.ts.
- *     Target: worker <= 300 KiB (WORKER_BUDGET_BYTES).
+ *     Target: worker <= 700 KB (WORKER_BUDGET_BYTES; the earlier 300 KiB is retired).
  *   - coldInitMs: median of 5 fresh `node` processes, each timing (performance.now) one
  *     `require` of the worker bundle (cdk.out asset index.js, copied to a temporary
  *     index.cjs because this package is "type": "module"), with dummy AWS region and
  *     credentials, CERTLOOP_TABLE_NAME, CERTLOOP_ISSUERS (an https directory URL) and
  *     CERTLOOP_HOSTED_ZONES set, and NODE_PATH pointing at this repo's node_modules for
- *     the @aws-sdk/* packages the bundle leaves external. Target: <= 250 ms.
+ *     the @aws-sdk/* packages the bundle leaves external. Target: at most
+ *     COLD_INIT_MAX_RATIO (2) times the peer below, measured in the same run.
  *   - coldInitSdkOnlyMs, the peer, measured in the same run, interleaved: a file that only
  *     requires the @aws-sdk/* packages the worker bundle requires. Absolute times move
  *     with the machine's load; the ratio worker / peer is what certloop adds.
@@ -90,7 +91,8 @@ const LARGE = QUICK ? 10_000 : 100_000;
 const BATCH = 25;
 const IN_FLIGHT = 8;
 const COLD_RUNS = 5;
-const COLD_INIT_TARGET_MS = 250;
+/** Worker cold init may cost at most this many times its SDK-only peer's (same run). */
+const COLD_INIT_MAX_RATIO = 2;
 /** The tick's "now": fixed, so that runs are repeatable. */
 const NOW = RECORD_CREATED_AT + 30 * DAY;
 
@@ -418,7 +420,7 @@ function measureP3(rows: Row[], json: Record<string, unknown>): void {
     rows.push([
       `P3 ${name} bundle (bytes)`,
       `${bytes} (${(bytes / 1024).toFixed(1)} KiB)`,
-      isWorker ? `<= ${WORKER_BUDGET_BYTES} (300 KiB)` : '',
+      isWorker ? `<= ${WORKER_BUDGET_BYTES}` : '',
       isWorker ? verdict(bytes <= WORKER_BUDGET_BYTES) : '',
     ]);
   }
@@ -426,18 +428,21 @@ function measureP3(rows: Row[], json: Record<string, unknown>): void {
   const sdkOnlyMs = Math.round(median(p3.coldInitSdkOnly) * 10) / 10;
   json.coldInitMs = coldInitMs;
   json.coldInitSdkOnlyMs = sdkOnlyMs;
+  const ratio = coldInitMs / sdkOnlyMs;
+  json.coldInitRatio = Math.round(ratio * 100) / 100;
   rows.push(
-    [
-      `P3 worker cold init, median of ${COLD_RUNS} (ms)`,
-      String(coldInitMs),
-      `<= ${COLD_INIT_TARGET_MS}`,
-      verdict(coldInitMs <= COLD_INIT_TARGET_MS),
-    ],
+    [`P3 worker cold init, median of ${COLD_RUNS} (ms)`, String(coldInitMs), '', ''],
     [
       `P3 peer: require of its ${p3.sdkPackages} AWS SDK packages only (ms)`,
-      `${sdkOnlyMs} (worker / peer ${(coldInitMs / sdkOnlyMs).toFixed(2)})`,
+      String(sdkOnlyMs),
       '',
       '',
+    ],
+    [
+      'P3 worker cold init / peer',
+      ratio.toFixed(2),
+      `<= ${COLD_INIT_MAX_RATIO}`,
+      verdict(ratio <= COLD_INIT_MAX_RATIO),
     ],
   );
 }

@@ -13,8 +13,11 @@ import { build } from 'esbuild';
 import { BUNDLE_SETTINGS } from './bundling/bundle-settings.js';
 import { FUNCTION_ENTRIES } from './certloop/certloop-function.js';
 
-/** The worker's bundle budget. */
-export const WORKER_BUDGET_BYTES = 300 * 1024;
+/**
+ * The worker's bundle budget: 700 KB (issue 17). The earlier 300 KiB target is retired:
+ * acme-client's own X.509 stack, which it loads on its client path, is about 350 KB.
+ */
+export const WORKER_BUDGET_BYTES = 700_000;
 
 export interface BundleSize {
   /** Construct path of the function, e.g. `CertLoop/CertLoop/Worker/Function`. */
