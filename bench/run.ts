@@ -33,6 +33,9 @@
  *   - coldInitSdkOnlyMs, the peer, measured in the same run, interleaved: a file that only
  *     requires the @aws-sdk/* packages the worker bundle requires. Absolute times move
  *     with the machine's load; the ratio worker / peer is what certloop adds.
+ *   - coldInitAcmeOnlyMs, a breakdown (not a peer), interleaved too: acme-client's modules
+ *     as the worker loads them, bundled alone with the same settings; the worker minus
+ *     the peer minus this is what certloop's own code and its other libraries cost.
  *
  * P2 batch issuance (bench/batch-issue.ts explains it at the top): 50 single-name
  *   certificates (10 with --quick) from one local pebble with a simulated DNS propagation
@@ -69,7 +72,9 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import Table from 'cli-table3';
+import { buildSync } from 'esbuild';
 import { bundleSizes, WORKER_BUDGET_BYTES } from '../infra/bundle-sizes.js';
+import { BUNDLE_SETTINGS } from '../infra/bundling/bundle-settings.js';
 import { FUNCTION_ENTRIES } from '../infra/certloop/certloop-function.js';
 import { DynamoDbRecordStore } from '../src/adapters/dynamodb/dynamodb-record-store.js';
 import { ensureTable } from '../src/adapters/dynamodb/ensure-table.js';
@@ -299,10 +304,30 @@ function sdkOnlyPeer(bundleSource: string): string {
   return `${packages.join(';\n')};\n`;
 }
 
-/** Cold init times of the worker bundle and of its SDK-only peer, interleaved run by run. */
+/**
+ * Not a peer but a breakdown: acme-client's modules as the worker loads them
+ * (src/adapters/acme/acme-client-modules.ts), bundled alone with the worker's settings.
+ * Its cold init is the part of the worker's that acme-client brings.
+ */
+function bundleAcmeClientAlone(outfile: string): void {
+  buildSync({
+    ...BUNDLE_SETTINGS,
+    alias: { ...BUNDLE_SETTINGS.alias },
+    external: [...BUNDLE_SETTINGS.external],
+    entryPoints: [join(ROOT, 'src', 'adapters', 'acme', 'acme-client-modules.ts')],
+    outfile,
+    logLevel: 'error',
+  });
+}
+
+/**
+ * Cold init times of the worker bundle, of its SDK-only peer and of acme-client alone,
+ * interleaved run by run.
+ */
 function coldInitRuns(bundle: string): {
   worker: number[];
   sdkOnly: number[];
+  acmeOnly: number[];
   sdkPackages: number;
 } {
   const dir = mkdtempSync(join(tmpdir(), 'certloop-bench-'));
@@ -312,6 +337,8 @@ function coldInitRuns(bundle: string): {
     const peerSource = sdkOnlyPeer(readFileSync(bundle, 'utf8'));
     const peer = join(dir, 'sdk-only.cjs');
     writeFileSync(peer, peerSource);
+    const acme = join(dir, 'acme-client-only.cjs');
+    bundleAcmeClientAlone(acme);
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       NODE_PATH: join(ROOT, 'node_modules'),
@@ -343,11 +370,18 @@ function coldInitRuns(bundle: string): {
     };
     const worker: number[] = [];
     const sdkOnly: number[] = [];
+    const acmeOnly: number[] = [];
     for (let i = 0; i < COLD_RUNS; i++) {
       sdkOnly.push(once(peer));
       worker.push(once(copy));
+      acmeOnly.push(once(acme));
     }
-    return { worker, sdkOnly, sdkPackages: peerSource.split('\n').filter(Boolean).length };
+    return {
+      worker,
+      sdkOnly,
+      acmeOnly,
+      sdkPackages: peerSource.split('\n').filter(Boolean).length,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -365,6 +399,7 @@ interface SizeAndStart {
   bundles: Record<string, number>;
   coldInit: number[];
   coldInitSdkOnly: number[];
+  coldInitAcmeOnly: number[];
   sdkPackages: number;
 }
 
@@ -395,12 +430,13 @@ function measureSizeAndStart(): SizeAndStart {
   const started = performance.now();
   const cold = coldInitRuns(join(workerAssetDir(assemblyDir), 'index.js'));
   log(
-    `${COLD_RUNS} cold inits took ${seconds(started)}: worker ${cold.worker.map((ms) => ms.toFixed(1)).join(', ')} ms; SDK only ${cold.sdkOnly.map((ms) => ms.toFixed(1)).join(', ')} ms`,
+    `${COLD_RUNS} cold inits took ${seconds(started)}: worker ${cold.worker.map((ms) => ms.toFixed(1)).join(', ')} ms; SDK only ${cold.sdkOnly.map((ms) => ms.toFixed(1)).join(', ')} ms; acme-client alone ${cold.acmeOnly.map((ms) => ms.toFixed(1)).join(', ')} ms`,
   );
   return {
     bundles,
     coldInit: cold.worker,
     coldInitSdkOnly: cold.sdkOnly,
+    coldInitAcmeOnly: cold.acmeOnly,
     sdkPackages: cold.sdkPackages,
   };
 }
@@ -428,6 +464,8 @@ function measureP3(rows: Row[], json: Record<string, unknown>): void {
   const sdkOnlyMs = Math.round(median(p3.coldInitSdkOnly) * 10) / 10;
   json.coldInitMs = coldInitMs;
   json.coldInitSdkOnlyMs = sdkOnlyMs;
+  const acmeOnlyMs = Math.round(median(p3.coldInitAcmeOnly) * 10) / 10;
+  json.coldInitAcmeOnlyMs = acmeOnlyMs;
   const ratio = coldInitMs / sdkOnlyMs;
   json.coldInitRatio = Math.round(ratio * 100) / 100;
   rows.push(
@@ -435,6 +473,12 @@ function measureP3(rows: Row[], json: Record<string, unknown>): void {
     [
       `P3 peer: require of its ${p3.sdkPackages} AWS SDK packages only (ms)`,
       String(sdkOnlyMs),
+      '',
+      '',
+    ],
+    [
+      'P3 breakdown: acme-client alone, bundled like the worker (ms)',
+      `${acmeOnlyMs} (rest of the worker: ${(coldInitMs - sdkOnlyMs - acmeOnlyMs).toFixed(1)})`,
       '',
       '',
     ],
