@@ -11,9 +11,8 @@ const logDir = join(process.cwd(), 'test', '.logs');
 export default defineConfig({
   test: {
     // Most test files spend their time waiting on peer servers (pebble, moto, openssl,
-    // child processes), so one file more than there are cores keeps the cores busy: on
-    // 2 cores `npm test` takes about 3 minutes instead of 5, `npm run drill` 3.5 instead
-    // of 10 (vitest's default here would be one file at a time).
+    // child processes), so one file more than there are cores keeps the cores busy (vitest's
+    // default here would be one file at a time); the README's Tests section has the times.
     maxWorkers: availableParallelism() + 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,
