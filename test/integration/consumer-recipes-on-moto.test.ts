@@ -12,19 +12,8 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  EventBridgeClient,
-  PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -39,6 +28,7 @@ import {
   type InputTransformer,
   runShellScriptFor,
 } from '../infra/fixtures/run-command-input.js';
+import { routeEventsToQueue } from '../support/event-queue.js';
 import { type MotoEnv, useMotoEnv } from '../support/moto.js';
 import { makeTestBundle } from '../support/test-certificates.js';
 
@@ -168,25 +158,8 @@ describe('consumer recipes on moto', () => {
 
   it('(a) the synthesized rule delivers Certificate Issued of a configured secret, and nothing for another secret or a hostile ARN', async () => {
     const { fleet } = synthesize(webArn, join(dir, 'unused'), 'true');
-    const sqs = new SQSClient({});
-    const queueUrl =
-      (await sqs.send(new CreateQueueCommand({ QueueName: 'consumer-events' }))).QueueUrl ?? '';
-    const queueArn =
-      (
-        await sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-        )
-      ).Attributes?.QueueArn ?? '';
+    const queue = await routeEventsToQueue('certloop-export', fleet?.Properties.EventPattern);
     const events = new EventBridgeClient({});
-    await events.send(
-      new PutRuleCommand({
-        Name: 'certloop-export',
-        EventPattern: JSON.stringify(fleet?.Properties.EventPattern),
-      }),
-    );
-    await events.send(
-      new PutTargetsCommand({ Rule: 'certloop-export', Targets: [{ Id: 'q', Arn: queueArn }] }),
-    );
     const put = (secretArn: string, detailType: string = EVENT_TYPES.issued) => ({
       Source: EVENT_SOURCE,
       DetailType: detailType,
@@ -203,14 +176,10 @@ describe('consumer recipes on moto', () => {
       const sent = await events.send(new PutEventsCommand({ Entries: entries.slice(i, i + 10) }));
       expect(sent.FailedEntryCount).toBe(0);
     }
-    const delivered: Array<{ 'detail-type': string; detail: { secretArn: string } }> = [];
-    for (let empty = 0; empty < 2; ) {
-      const received = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
-      );
-      if (!received.Messages?.length) empty += 1;
-      for (const message of received.Messages ?? []) delivered.push(JSON.parse(message.Body ?? ''));
-    }
+    const delivered = (await queue.receiveAll()) as Array<{
+      'detail-type': string;
+      detail: { secretArn: string };
+    }>;
     expect(delivered.map((e) => [e['detail-type'], e.detail.secretArn])).toEqual([
       [EVENT_TYPES.issued, webArn],
     ]);

@@ -3,24 +3,16 @@
 // them. Issue, renewal, failure, invalid and STEK rotation each deliver exactly one event
 // of the right type, valid against its schema in schemas/events/, holding no key material;
 // with the bus unreachable the certificate is still issued once and `EventsFailed` counts.
-import { appendFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBridgeEventBus } from '../../src/adapters/aws/eventbridge-event-bus.js';
@@ -44,6 +36,7 @@ import { type PebbleServer, startPebble } from '../../src/local/pebble-server.js
 import type { Dns01Solver } from '../../src/ports/dns01-solver.js';
 import { forceRenewal } from '../../src/services/force-renewal.js';
 import { type DynaliteEnv, useDynaliteEnv } from '../support/aws-env.js';
+import { type EventQueue, routeEventsToQueue } from '../support/event-queue.js';
 import { schemaProblems } from '../support/event-schemas.js';
 import { linesWithKeyMaterial } from '../support/key-material-patterns.js';
 import { MirroredDns01Solver } from '../support/mirrored-dns.js';
@@ -52,8 +45,6 @@ import { RecordingMetrics } from '../support/recording-metrics.js';
 import { silentLogger } from '../support/test-loggers.js';
 
 const TABLE = 'events-records';
-// Every delivered event is kept here too, so the audit's key-material scan reads them.
-const EVENTS_LOG = join(process.cwd(), 'test', '.logs', `events-on-moto-${process.pid}.log`);
 
 interface Delivered {
   source: string;
@@ -88,8 +79,7 @@ describe('events on the default EventBridge bus (moto: rule -> SQS)', () => {
   let dynalite: DynaliteEnv;
   let pebble: PebbleServer;
   let dir: string;
-  let sqs: SQSClient;
-  let eventsQueue: string;
+  let eventsQueue: EventQueue;
   let env: Record<string, string>;
   let runtime: Runtime;
   const arns = new Map<string, string>();
@@ -97,33 +87,9 @@ describe('events on the default EventBridge bus (moto: rule -> SQS)', () => {
   const metrics = new RecordingMetrics();
 
   async function receiveAll(): Promise<Delivered[]> {
-    const all: Delivered[] = [];
-    for (let empty = 0; empty < 2; ) {
-      const received = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: eventsQueue, MaxNumberOfMessages: 10 }),
-      );
-      const messages = received.Messages ?? [];
-      if (messages.length === 0) {
-        empty += 1;
-        continue;
-      }
-      for (const message of messages) {
-        const body = message.Body ?? '';
-        appendFileSync(EVENTS_LOG, `${body}\n`);
-        expect(linesWithKeyMaterial(body)).toEqual([]);
-        all.push(JSON.parse(body) as Delivered);
-      }
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: eventsQueue,
-          Entries: messages.map((m, i) => ({
-            Id: String(i),
-            ReceiptHandle: m.ReceiptHandle ?? '',
-          })),
-        }),
-      );
-    }
+    const all = (await eventsQueue.receiveAll()) as Delivered[];
     for (const event of all) {
+      expect(linesWithKeyMaterial(JSON.stringify(event))).toEqual([]);
       expect(event.source).toBe(EVENT_SOURCE);
       expect(schemaProblems(event['detail-type'], event.detail)).toEqual([]);
     }
@@ -149,7 +115,6 @@ describe('events on the default EventBridge bus (moto: rule -> SQS)', () => {
   }
 
   beforeAll(async () => {
-    mkdirSync(join(process.cwd(), 'test', '.logs'), { recursive: true });
     moto = await useMotoEnv();
     dynalite = await useDynaliteEnv();
     pebble = await startPebble();
@@ -158,25 +123,7 @@ describe('events on the default EventBridge bus (moto: rule -> SQS)', () => {
     const zone = await new Route53Client({}).send(
       new CreateHostedZoneCommand({ Name: 'example.com', CallerReference: 'certloop-events' }),
     );
-    sqs = new SQSClient({});
-    eventsQueue =
-      (await sqs.send(new CreateQueueCommand({ QueueName: 'certloop-events' }))).QueueUrl ?? '';
-    const queueArn =
-      (
-        await sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: eventsQueue, AttributeNames: ['QueueArn'] }),
-        )
-      ).Attributes?.QueueArn ?? '';
-    const events = new EventBridgeClient({});
-    await events.send(
-      new PutRuleCommand({
-        Name: 'certloop-all',
-        EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }),
-      }),
-    );
-    await events.send(
-      new PutTargetsCommand({ Rule: 'certloop-all', Targets: [{ Id: 'queue', Arn: queueArn }] }),
-    );
+    eventsQueue = await routeEventsToQueue('certloop-events', { source: [EVENT_SOURCE] });
     const sm = new SecretsManagerClient({});
     for (const name of ['web', 'flaky', 'broken', 'quiet']) {
       const created = await sm.send(
