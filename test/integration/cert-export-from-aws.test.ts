@@ -1,16 +1,7 @@
-import { execFile } from 'node:child_process';
-import {
-  appendFileSync,
-  existsSync,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-} from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
@@ -22,9 +13,8 @@ import { SecretsManagerCertificates } from '../../src/adapters/aws/secrets-manag
 import { KeyMaterial } from '../../src/core/key-material.js';
 import type { CertificateBundle } from '../../src/ports/secret-store.js';
 import { type MotoEnv, useMotoEnv } from '../support/moto.js';
+import { runCertloop } from '../support/run-logged.js';
 import { certificateMatchesKey, makeTestBundle } from '../support/test-certificates.js';
-
-const run = promisify(execFile);
 
 /** Every entry under an export folder with its inode and mtime: what "changed no file" means. */
 function snapshot(folder: string): string[] {
@@ -35,22 +25,9 @@ function snapshot(folder: string): string[] {
     })
     .sort();
 }
-const logFile = join(process.cwd(), 'test', '.logs', `cert-export-aws-${process.pid}.log`);
-
 /** The installed command, as a host's timer runs it (exit code and output). */
-async function certloop(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/certloop.mjs', ...args], {
-      cwd: process.cwd(),
-      env: { ...process.env },
-    });
-    appendFileSync(logFile, stdout + stderr);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    appendFileSync(logFile, failed.stdout + failed.stderr);
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function certloop(...args: string[]) {
+  return runCertloop(args, { logName: 'cert-export-aws' });
 }
 
 // A host exporting a certificate from Secrets Manager (moto here), through the standard

@@ -1,12 +1,6 @@
-import { execFile } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const logFile = join(process.cwd(), 'test', '.logs', `cli-node-version-warning-${process.pid}.log`);
+import { runNodeLogged } from '../support/run-logged.js';
 
 /** The AWS SDK's warning, as @aws-sdk/core prints it on Node < 22. */
 const SDK_NODE_WARNING = /NodeVersionSupportWarning|will require node >=|You are running node v/i;
@@ -40,20 +34,8 @@ async function sdkEnvironment(): Promise<NodeJS.ProcessEnv> {
   return env;
 }
 
-async function runNode(args: string[], env: NodeJS.ProcessEnv) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, args, {
-      cwd: process.cwd(),
-      env,
-      timeout: 60_000,
-    });
-    appendFileSync(logFile, stdout + stderr);
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; code?: number };
-    appendFileSync(logFile, (e.stdout ?? '') + (e.stderr ?? ''));
-    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code ?? 1 };
-  }
+function runNode(args: string[], env: NodeJS.ProcessEnv) {
+  return runNodeLogged(args, { logName: 'cli-node-version-warning', env });
 }
 
 describe("the AWS SDK's Node-version warning", () => {

@@ -1,31 +1,17 @@
-import { execFile } from 'node:child_process';
-import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const logFile = join(process.cwd(), 'test', '.logs', `cli-operations-${process.pid}.log`);
+import { runCertloop } from '../support/run-logged.js';
 
 /** Runs the `certloop` command as a user would; its output also goes to the key-material audit. */
-async function certloop(
-  ...args: string[]
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/certloop.mjs', ...args], {
-      cwd: process.cwd(),
-      timeout: 120_000,
-      env: { ...process.env, CERTLOOP_TABLE_NAME: '' },
-    });
-    appendFileSync(logFile, stdout + stderr);
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; code?: number };
-    appendFileSync(logFile, (e.stdout ?? '') + (e.stderr ?? ''));
-    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code ?? 1 };
-  }
+function certloop(...args: string[]) {
+  return runCertloop(args, {
+    logName: 'cli-operations',
+    timeout: 120_000,
+    env: { ...process.env, CERTLOOP_TABLE_NAME: '' },
+  });
 }
 
 describe('certloop status and renew in local mode', () => {

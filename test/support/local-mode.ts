@@ -1,22 +1,16 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import type { CertificateRecord } from '../../src/core/certificate-record.js';
+import { type CommandResult, runCertloop } from './run-logged.js';
 
 // Local mode as a user runs it: `certloop local` with the committed example config (a
 // short tick), and the `certloop` command against its state folder, both as processes.
 
-const run = promisify(execFile);
-
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CommandResult };
 
 export interface LocalMode {
   /** The state folder (`--state-dir`). */
@@ -66,21 +60,11 @@ export async function startLocalMode(options: {
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
 
-  const certloop = async (...args: string[]): Promise<CommandResult> => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['bin/certloop.mjs', ...args], {
-        cwd: process.cwd(),
-        timeout: 60_000,
-        env: { ...process.env, CERTLOOP_TABLE_NAME: '', CERTLOOP_ISSUERS: '' },
-      });
-      appendFileSync(logFile, stdout + stderr);
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code?: number; stdout?: string; stderr?: string };
-      appendFileSync(logFile, `${failed.stdout ?? ''}${failed.stderr ?? ''}`);
-      return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-    }
-  };
+  const certloop = (...args: string[]): Promise<CommandResult> =>
+    runCertloop(args, {
+      logName: options.name,
+      env: { ...process.env, CERTLOOP_TABLE_NAME: '', CERTLOOP_ISSUERS: '' },
+    });
   const records = async (): Promise<CertificateRecord[]> => {
     const result = await certloop('status', '--json', '--state-dir', state);
     if (result.code !== 0) throw new Error(`certloop status failed: ${result.stderr}`);
