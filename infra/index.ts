@@ -19,12 +19,12 @@ export {
   WORKER_MEMORY_MB,
   WORKER_TIMEOUT,
 } from './certloop/certloop.js';
+// BUNDLING and FUNCTION_ENTRIES stay internal (infra/certloop/certloop-function.ts): they
+// describe a checkout's TypeScript sources, which the installed package does not have.
 export {
-  BUNDLING,
   CertLoopFunction,
   type CertLoopFunctionName,
   type CertLoopFunctionProps,
-  FUNCTION_ENTRIES,
   FUNCTION_RUNTIME,
   type FunctionCode,
   resolveFunctionCode,

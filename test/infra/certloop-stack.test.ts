@@ -1,8 +1,9 @@
 import { basename } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FUNCTION_ENTRIES } from '../../infra/certloop/certloop-function.js';
 import { CONTEXT_DEFAULTS } from '../../infra/context.js';
-import { FUNCTION_ENTRIES, METRIC_DIMENSIONS } from '../../infra/index.js';
+import { METRIC_DIMENSIONS } from '../../infra/index.js';
 import { EmfMetrics } from '../../src/adapters/logging/powertools-metrics.js';
 import { ENV } from '../../src/config/environment.js';
 import { METRICS } from '../../src/config/metrics.js';
