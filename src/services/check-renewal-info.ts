@@ -148,7 +148,7 @@ export async function renewalAfterIssuance(
 ) {
   let certId: string;
   try {
-    certId = deps.ariCertificateId(certificatePem);
+    certId = await deps.ariCertificateId(certificatePem);
   } catch (error) {
     deps.logger.warn('certificate has no renewal information identifier; lifetime rule only', {
       record: record.id,

@@ -53,7 +53,7 @@ export interface IssuanceDeps {
    * The ACME Renewal Information identifier (RFC 9773) of a certificate (PEM); throws
    * for a certificate that has none (no Authority Key Identifier).
    */
-  ariCertificateId: (certificatePem: string) => string;
+  ariCertificateId: (certificatePem: string) => Promise<string>;
 }
 
 export type Outcome =

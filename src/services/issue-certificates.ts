@@ -43,7 +43,7 @@ type Step = { done: RecordOutcome } | { prepared: Prepared };
  * URL and its staged key are stored before anything else happens, so a crash at any
  * later step resumes this order instead of placing a new one.
  * Phase 2, once for the batch: publish every DNS-01 TXT value and wait for propagation
- * once. Phase 3, per record: answer challenges, finalize, download, publish the
+ * once (and warm up the CSR maker meanwhile). Phase 3, per record: answer challenges, finalize, download, publish the
  * certificate with its key, then record it. Phase 4: remove the TXT values.
  *
  * A failure of one record is recorded on that record only; the others carry on.
@@ -70,7 +70,12 @@ export async function issueCertificates(
   if (txtRecords.length > 0) {
     try {
       await deps.dns.present(txtRecords);
+      // The wait is seconds to a minute of idle time: a cold function loads what its
+      // first CSR needs meanwhile instead of after it. A warm-up failure is not a DNS
+      // failure: it is left to show again, with its own cause, at the first CSR.
+      const warmUp = deps.keys.warmUp().catch(() => undefined);
       await deps.dns.waitForPropagation(txtRecords);
+      await warmUp;
       log.info('dns-01 values published', { values: txtRecords.length, records: prepared.length });
     } catch (error) {
       dnsFailure = error;

@@ -76,6 +76,10 @@ class CountingKeyFactory implements KeyFactory {
   createCsr(key: KeyMaterial, domains: string[]): Promise<string> {
     return this.#inner.createCsr(key, domains);
   }
+
+  warmUp(): Promise<void> {
+    return this.#inner.warmUp();
+  }
 }
 
 /** One single-name order on `ca`, from placing it to the download (DNS-01 on challtestsrv). */

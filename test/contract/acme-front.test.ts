@@ -98,7 +98,7 @@ async function complete(
   await solver.cleanup(records);
   await ca.finalize(orderUrl, await keys.createCsr(await keys.generate('ec-p256'), domains));
   const fullchain = await ca.downloadCertificate(orderUrl);
-  return { orderUrl, domains, fullchain, certId: ariCertificateIdOf(fullchain) };
+  return { orderUrl, domains, fullchain, certId: await ariCertificateIdOf(fullchain) };
 }
 
 function leafOf(fullchain: string): X509Certificate {

@@ -538,6 +538,7 @@ describe('drill R4: one bad-input corpus, each case a clear error with no stored
             return realKeys.generate(keyType);
           },
           createCsr: (key, domains) => realKeys.createCsr(key, domains),
+          warmUp: () => realKeys.warmUp(),
         };
         // What a worker does on its first call to the issuer's CA.
         const ca = new AcmeClientCa({

@@ -175,7 +175,7 @@ export class FakeAcmeCa implements AcmeCa {
       ],
     });
     order.certificate = `${leaf.toString('pem')}\n${ca.toString('pem')}\n`;
-    this.#issued.set(ariCertificateIdOf(order.certificate), {
+    this.#issued.set(await ariCertificateIdOf(order.certificate), {
       serial: this.#serial.toString(16),
       notBefore: now,
       notAfter: now + this.lifetimeMs,

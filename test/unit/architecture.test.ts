@@ -95,6 +95,27 @@ describe('the layers', () => {
     expect(offences).toEqual([]);
   });
 
+  it('load @peculiar/x509 in function code only through x509-library.ts (on first use)', () => {
+    // The Lambda bundles load the library on first use (infra/bundling/lazy-peculiar-x509.cjs);
+    // a static import would load it at every cold start. Local mode (src/local) is not bundled.
+    const offences: string[] = [];
+    for (const dir of ['src', 'functions']) {
+      for (const file of sourceFiles(join(root, dir))) {
+        const name = relative(root, file);
+        if (name.startsWith('src/local/') || name === 'src/adapters/crypto/x509-library.ts')
+          continue;
+        const text = readFileSync(file, 'utf8');
+        const loads = [
+          /^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s*['"]@peculiar\/x509['"]/m,
+          /^\s*import\s*['"]@peculiar\/x509['"]/m,
+          /import\(\s*['"]@peculiar\/x509['"]\s*\)/,
+        ];
+        if (loads.some((pattern) => pattern.test(text))) offences.push(name);
+      }
+    }
+    expect(offences).toEqual([]);
+  });
+
   it('keep product files small enough to read: none over 450 lines', () => {
     const long: string[] = [];
     for (const dir of ['src', 'functions', 'cli', 'infra']) {

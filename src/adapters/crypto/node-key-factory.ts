@@ -4,6 +4,7 @@ import { KeyMaterial } from '../../core/key-material.js';
 import type { KeyType } from '../../core/key-type.js';
 import type { KeyFactory } from '../../ports/key-factory.js';
 import { acmeCrypto } from '../acme/acme-client-modules.js';
+import { loadX509Library } from './x509-library.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -59,8 +60,17 @@ function asPkcs8(pem: string): string {
   return createPrivateKey(pem).export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
-/** Keys from node:crypto (PKCS#8 PEM), CSRs from acme-client's crypto helpers. */
+/**
+ * Keys from node:crypto (PKCS#8 PEM), CSRs from acme-client's crypto helpers, which make
+ * them with @peculiar/x509: loading that library is the slow part of a first CSR, and in
+ * the Lambda bundles it happens on first use (see x509-library.ts), which `warmUp` brings
+ * forward.
+ */
 export class NodeKeyFactory implements KeyFactory {
+  async warmUp(): Promise<void> {
+    await loadX509Library();
+  }
+
   async generate(keyType: KeyType): Promise<KeyMaterial> {
     return new KeyMaterial(await generatePem(keyType));
   }

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { ariCertificateIdOf } from '../../adapters/crypto/ari-certificate-id.js';
+import * as x509 from '@peculiar/x509';
+import { ariCertificateIdWith } from '../../adapters/crypto/ari-certificate-id.js';
 import { lifetimeRenewalTime } from '../../core/renewal-window.js';
 import type { NewOrderFields } from './jws.js';
 
@@ -234,7 +235,7 @@ export class FrontLedger {
       /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/,
     )?.[0];
     if (!leafPem) return undefined;
-    const certId = ariCertificateIdOf(leafPem);
+    const certId = ariCertificateIdWith(x509, leafPem);
     const known = this.#certificates.get(certId);
     if (known) return known;
     const leaf = new X509Certificate(leafPem);

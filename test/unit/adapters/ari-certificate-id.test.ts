@@ -2,7 +2,10 @@ import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ariCertificateIdOf } from '../../../src/adapters/crypto/ari-certificate-id.js';
+import {
+  ariCertificateIdOf,
+  ariCertificateIdWith,
+} from '../../../src/adapters/crypto/ari-certificate-id.js';
 
 x509.cryptoProvider.set(webcrypto as never);
 const SIGNING = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -34,7 +37,9 @@ async function handMade(serialHex: string, akiHex?: string): Promise<string> {
 describe('ariCertificateIdOf', () => {
   it('gives the RFC 9773 example identifier for the example key identifier and serial', async () => {
     const pem = await handMade('0087654321', '69885B6B87464041E1B37B847BA0AE2CDE01C8D4');
-    expect(ariCertificateIdOf(pem)).toBe('aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE');
+    expect(await ariCertificateIdOf(pem)).toBe('aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE');
+    // The same with the library given (the local ACME front's way).
+    expect(ariCertificateIdWith(x509, pem)).toBe('aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE');
   });
 
   it('reads the leaf of a full chain and keeps the DER leading zero of high-bit serials', async () => {
@@ -50,7 +55,7 @@ describe('ariCertificateIdOf', () => {
           const der = /^[89a-f]/.test(serial) ? `00${serial}` : serial;
           const akiHex = Buffer.from(aki).toString('hex');
           const pem = await handMade(der, akiHex);
-          const id = ariCertificateIdOf(`${pem}\n${await handMade('01', akiHex)}`);
+          const id = await ariCertificateIdOf(`${pem}\n${await handMade('01', akiHex)}`);
           expect(id).toBe(
             `${Buffer.from(aki).toString('base64url')}.${Buffer.from(der, 'hex').toString('base64url')}`,
           );
@@ -62,7 +67,7 @@ describe('ariCertificateIdOf', () => {
 
   it('says that a certificate without an Authority Key Identifier has no ARI identifier', async () => {
     const pem = await handMade('0a');
-    expect(() => ariCertificateIdOf(pem)).toThrow(/no Authority Key Identifier/);
-    expect(() => ariCertificateIdOf('not a certificate')).toThrow(/no PEM certificate/);
+    await expect(ariCertificateIdOf(pem)).rejects.toThrow(/no Authority Key Identifier/);
+    await expect(ariCertificateIdOf('not a certificate')).rejects.toThrow(/no PEM certificate/);
   });
 });

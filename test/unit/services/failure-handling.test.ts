@@ -55,6 +55,7 @@ async function scenario(error: Error, overrides: Parameters<typeof aRecord>[0] =
       generate: async () =>
         new KeyMaterial('-----BEGIN PRIVATE KEY-----\nfake\n-----END PRIVATE KEY-----'),
       createCsr: async () => 'csr',
+      warmUp: async () => {},
     },
     clock,
     logger: silentLogger,
