@@ -73,8 +73,9 @@ export async function issueCertificates(
       // The wait is seconds to a minute of idle time: a cold function loads what its
       // first CSR needs meanwhile instead of after it. A warm-up failure is not a DNS
       // failure: it is left to show again, with its own cause, at the first CSR.
+      const propagation = deps.dns.waitForPropagation(txtRecords);
       const warmUp = deps.keys.warmUp().catch(() => undefined);
-      await deps.dns.waitForPropagation(txtRecords);
+      await propagation;
       await warmUp;
       log.info('dns-01 values published', { values: txtRecords.length, records: prepared.length });
     } catch (error) {

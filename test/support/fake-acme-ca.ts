@@ -5,7 +5,7 @@ import { CertloopError } from '../../src/core/errors.js';
 import type { RenewalInfoAnswer, SuggestedWindow } from '../../src/core/renewal-info.js';
 import { lifetimeRenewalTime } from '../../src/core/renewal-window.js';
 import { DAY, HOUR } from '../../src/core/time.js';
-import type { AcmeCa, OrderState } from '../../src/ports/acme-ca.js';
+import type { AcmeCa, Dns01Challenge, OrderState } from '../../src/ports/acme-ca.js';
 import type { Clock } from '../../src/ports/clock.js';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -144,11 +144,11 @@ export class FakeAcmeCa implements AcmeCa {
     return { ...order.state };
   }
 
-  async pendingDns01Challenges() {
+  async pendingDns01Challenges(_orderUrl: string): Promise<Dns01Challenge[]> {
     return [];
   }
 
-  async answerChallenges() {}
+  async answerChallenges(_challenges: Dns01Challenge[]): Promise<void> {}
 
   async finalize(url: string, csrPem: string): Promise<OrderState> {
     const order = this.#orders.get(url);

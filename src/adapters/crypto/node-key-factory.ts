@@ -68,6 +68,9 @@ function asPkcs8(pem: string): string {
  */
 export class NodeKeyFactory implements KeyFactory {
   async warmUp(): Promise<void> {
+    // Loading blocks the event loop for tens of milliseconds: let the caller's requests
+    // (the DNS wait's first poll) go out first.
+    await new Promise((resolve) => setImmediate(resolve));
     await loadX509Library();
   }
 
