@@ -14,6 +14,7 @@ import { type PebbleServer, startPebble } from '../../src/local/pebble-server.js
 import { registerCertificate } from '../../src/services/register-certificates.js';
 import { type DynaliteEnv, useDynaliteEnv } from '../support/aws-env.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { localRuntimeEnv } from '../support/pebble.js';
 
 describe('a plan-and-issue pass of the runtime configured only through its environment', () => {
   let dynalite: DynaliteEnv;
@@ -28,16 +29,12 @@ describe('a plan-and-issue pass of the runtime configured only through its envir
     const caFile = join(dir, 'pebble-ca.pem');
     await writeFile(caFile, pebble.listenerCaPem);
     Object.assign(process.env, {
-      [ENV.tableName]: 'tick-records',
-      [ENV.issuers]: JSON.stringify({
-        default: { directoryUrl: pebble.directoryUrl, trustedCaFile: caFile },
+      ...localRuntimeEnv({
+        tableName: 'tick-records',
+        issuers: { default: { directoryUrl: pebble.directoryUrl, trustedCaFile: caFile } },
+        dir,
+        dns: pebble,
       }),
-      [ENV.allowedSuffixes]: 'example.test',
-      [ENV.secretStore]: 'directory',
-      [ENV.secretStoreDir]: join(dir, 'secrets'),
-      [ENV.dns]: 'challtestsrv',
-      [ENV.challtestsrvUrl]: pebble.challtestsrvUrl,
-      [ENV.challtestsrvDns]: pebble.dnsServer,
       // A CA budget of two new orders per 3 hours, so that the third due record waits.
       [ENV.budgetOrders]: '2',
       [ENV.budgetWindowHours]: '3',

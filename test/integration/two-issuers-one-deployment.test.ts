@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
 import { ChalltestsrvDns01Solver } from '../../src/adapters/local/challtestsrv-dns01-solver.js';
 import { composeRuntime, type Runtime } from '../../src/app/compose.js';
-import { ENV } from '../../src/config/environment.js';
 import { readRuntimeConfig } from '../../src/config/runtime-config.js';
 import { registrationFromTags, TAGS } from '../../src/core/registration-tags.js';
 import { type PebbleServer, startPebble } from '../../src/local/pebble-server.js';
 import { registerCertificate } from '../../src/services/register-certificates.js';
 import { type DynaliteEnv, useDynaliteEnv } from '../support/aws-env.js';
 import { MirroredDns01Solver } from '../support/mirrored-dns.js';
+import { localRuntimeEnv } from '../support/pebble.js';
 import { RecordingLogger } from '../support/test-loggers.js';
 
 const KID = 'kid-two-issuers';
@@ -65,21 +65,19 @@ describe('two issuers in one deployment, one of them with External Account Bindi
     await writeFile(hmacKeyFile, `${HMAC_KEY}\n`, { mode: 0o600 });
     const env = {
       ...process.env,
-      [ENV.tableName]: 'two-issuers',
-      [ENV.issuers]: JSON.stringify({
-        default: { directoryUrl: plain.directoryUrl, trustedCaFile: plainCa },
-        'zerossl-like': {
-          directoryUrl: bound.directoryUrl,
-          trustedCaFile: boundCa,
-          eab: { keyId: KID, hmacKeyFile },
+      ...localRuntimeEnv({
+        tableName: 'two-issuers',
+        issuers: {
+          default: { directoryUrl: plain.directoryUrl, trustedCaFile: plainCa },
+          'zerossl-like': {
+            directoryUrl: bound.directoryUrl,
+            trustedCaFile: boundCa,
+            eab: { keyId: KID, hmacKeyFile },
+          },
         },
+        dir,
+        dns: plain,
       }),
-      [ENV.allowedSuffixes]: 'example.test',
-      [ENV.secretStore]: 'directory',
-      [ENV.secretStoreDir]: join(dir, 'secrets'),
-      [ENV.dns]: 'challtestsrv',
-      [ENV.challtestsrvUrl]: plain.challtestsrvUrl,
-      [ENV.challtestsrvDns]: plain.dnsServer,
     };
     runtime = composeRuntime(readRuntimeConfig(env), {
       logger,

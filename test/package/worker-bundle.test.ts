@@ -8,10 +8,10 @@ import { BUNDLE_SETTINGS } from '../../infra/bundling/bundle-settings.js';
 import { DynamoDbRecordStore } from '../../src/adapters/dynamodb/dynamodb-record-store.js';
 import { ensureTable } from '../../src/adapters/dynamodb/ensure-table.js';
 import { StructuredLogger } from '../../src/adapters/logging/powertools-logger.js';
-import { ENV } from '../../src/config/environment.js';
 import { type PebbleServer, startPebble } from '../../src/local/pebble-server.js';
 import { registerCertificate } from '../../src/services/register-certificates.js';
 import { type DynaliteEnv, useDynaliteEnv } from '../support/aws-env.js';
+import { localRuntimeEnv } from '../support/pebble.js';
 import { runNodeLogged } from '../support/run-logged.js';
 
 // The worker as it deploys: functions/worker.ts bundled with the settings of the package
@@ -82,16 +82,12 @@ describe('the worker bundle, run on its own against pebble', () => {
       ...process.env,
       // The SDK clients the bundle leaves external resolve from the repository.
       NODE_PATH: join(process.cwd(), 'node_modules'),
-      [ENV.tableName]: TABLE,
-      [ENV.issuers]: JSON.stringify({
-        default: { directoryUrl: pebble.directoryUrl, trustedCaFile: caFile },
+      ...localRuntimeEnv({
+        tableName: TABLE,
+        issuers: { default: { directoryUrl: pebble.directoryUrl, trustedCaFile: caFile } },
+        dir,
+        dns: pebble,
       }),
-      [ENV.allowedSuffixes]: 'example.test',
-      [ENV.secretStore]: 'directory',
-      [ENV.secretStoreDir]: join(dir, 'secrets'),
-      [ENV.dns]: 'challtestsrv',
-      [ENV.challtestsrvUrl]: pebble.challtestsrvUrl,
-      [ENV.challtestsrvDns]: pebble.dnsServer,
       AWS_LAMBDA_FUNCTION_NAME: 'certloop-worker',
     };
     const deps = {
