@@ -46,6 +46,7 @@ const PACKAGE_SOURCES = [
   'functions',
   'infra',
   'schemas',
+  'examples',
   'scripts',
   'src',
 ];
@@ -257,7 +258,16 @@ describe('the packed certloop, installed offline into a scratch CDK app', () => 
   it('ships compiled code, the prebuilt bundles, the command and the event schemas, and no tests, fixtures or keys', () => {
     const top = new Set(tarballFiles.map((path) => path.split('/')[0]));
     expect([...top].sort()).toEqual(
-      ['CHANGELOG.md', 'LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'schemas'].sort(),
+      [
+        'CHANGELOG.md',
+        'LICENSE',
+        'README.md',
+        'bin',
+        'dist',
+        'examples',
+        'package.json',
+        'schemas',
+      ].sort(),
     );
     const installed = filesUnder(join(app, 'node_modules', 'certloop')).map((path) =>
       relative(join(app, 'node_modules', 'certloop'), path),
@@ -271,6 +281,9 @@ describe('the packed certloop, installed offline into a scratch CDK app', () => 
     }
     expect(installed).toContain('dist/infra/index.d.ts');
     expect(installed).toContain('schemas/events/certificate-issued.v1.json');
+    expect(installed.filter((path) => path.startsWith('examples/'))).toEqual([
+      'examples/certloop.local.json',
+    ]);
   });
 
   it('installs without tsx: nothing in the scratch app depends on it', () => {
@@ -371,6 +384,26 @@ describe('the packed certloop, installed offline into a scratch CDK app', () => 
       expect(table.code, table.stderr).toBe(0);
       expect(table.stdout).toContain('www.example.test');
       expect(table.stderr).not.toMatch(/NodeVersionSupportWarning/);
+    });
+
+    it('runs `local --once` with no --config from a folder without one (the packaged example)', async () => {
+      const state = join(work, 'trial');
+      const bin = join(app, 'node_modules', '.bin', 'certloop');
+      const once = await run(bin, ['local', '--once', '--state-dir', state], app, 120_000);
+      expect(once.code, `${once.stdout}\n${once.stderr}`).toBe(0);
+      expect(existsSync(join(app, 'examples'))).toBe(false);
+      const example = JSON.parse(
+        readFileSync(
+          join(app, 'node_modules', 'certloop', 'examples', 'certloop.local.json'),
+          'utf8',
+        ),
+      ) as { certificates: Array<{ name: string }> };
+      for (const { name } of example.certificates) {
+        expect(
+          existsSync(join(state, 'secrets', 'certs', name, 'current', 'fullchain.pem')),
+          name,
+        ).toBe(true);
+      }
     });
   });
 });
