@@ -110,8 +110,12 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-const STACK = (language: 'js' | 'ts') => `import { App, Stack, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+/** The scratch app; `probe` adds an SQS queue that breaks AwsSolutions rules on purpose. */
+const STACK = (
+  language: 'js' | 'ts',
+  probe = false,
+) => `import { App, Stack, Validations } from 'aws-cdk-lib';
+${probe ? "import { Queue } from 'aws-cdk-lib/aws-sqs';\n" : ''}import { AwsSolutionsChecks } from 'cdk-nag';
 import { CertLoop${language === 'ts' ? ', type CertLoopProps' : ''} } from 'certloop';
 
 const app = new App();
@@ -122,7 +126,7 @@ const props${language === 'ts' ? ': CertLoopProps' : ''} = {
   workerMaxConcurrency: 3,
 };
 const certloop = new CertLoop(stack, 'CertLoop', props);
-${language === 'ts' ? 'const workerName: string = certloop.worker.functionName;\nvoid workerName;\n' : ''}
+${language === 'ts' ? 'const workerName: string = certloop.worker.functionName;\nvoid workerName;\n' : ''}${probe ? "// No dead-letter queue, no TLS-only policy: findings the checks must report.\nnew Queue(stack, 'NagProbe');\n" : ''}
 // The AwsSolutions checks: any finding the construct neither fixes nor acknowledges fails synth.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();
@@ -210,6 +214,7 @@ describe('the packed certloop, installed offline into a scratch CDK app', () => 
     }
 
     writeFileSync(join(app, 'app.mjs'), STACK('js'));
+    writeFileSync(join(app, 'app-nag-probe.mjs'), STACK('js', true));
     writeFileSync(join(app, 'app.ts'), STACK('ts'));
     writeFileSync(join(app, 'wrong-prop.ts'), WRONG_PROP);
     writeFileSync(
@@ -284,6 +289,37 @@ describe('the packed certloop, installed offline into a scratch CDK app', () => 
     expect(installed.filter((path) => path.startsWith('examples/'))).toEqual([
       'examples/certloop.local.json',
     ]);
+  });
+
+  it('fails that synth on a finding: the same app with a non-compliant queue added', async () => {
+    await synth; // one synth at a time on a small machine
+    const result = await run(
+      process.execPath,
+      [
+        CDK_CLI,
+        'synth',
+        '--app',
+        'node app-nag-probe.mjs',
+        '-o',
+        'cdk.out.probe',
+        '-q',
+        '--strict',
+        '--no-notices',
+      ],
+      app,
+    );
+    expect(result.code).not.toBe(0);
+    const output = `${result.stdout}\n${result.stderr}`;
+    expect(output).toMatch(/AwsSolutions-SQS\d+/);
+    expect(output).toContain('NagProbe');
+    // Every finding names the probe's resource (cdk-nag prints its path under the
+    // message): the construct itself stays clean.
+    const paths = output
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.startsWith('Scratch/'));
+    expect(paths.length).toBeGreaterThan(0);
+    expect(paths.filter((line) => !line.startsWith('Scratch/NagProbe/'))).toEqual([]);
   });
 
   it('installs without tsx: nothing in the scratch app depends on it', () => {
