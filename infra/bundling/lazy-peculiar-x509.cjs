@@ -28,12 +28,24 @@ function load() {
   return library;
 }
 
-const deferredCryptoProvider = {
-  set(...args) {
-    if (library === undefined) pendingProviders.push(args);
-    else library.cryptoProvider.set(...args);
+// Until the library loads, `cryptoProvider.set(...)` is recorded; reading anything else
+// from the provider loads the library and answers from its real provider.
+const deferredCryptoProvider = new Proxy(
+  {},
+  {
+    get(_target, name) {
+      if (name === 'set' && library === undefined) {
+        return (...args) => {
+          if (library === undefined) pendingProviders.push(args);
+          else library.cryptoProvider.set(...args);
+        };
+      }
+      const provider = load().cryptoProvider;
+      const value = provider[name];
+      return typeof value === 'function' ? value.bind(provider) : value;
+    },
   },
-};
+);
 
 module.exports = new Proxy(
   {},

@@ -60,6 +60,30 @@ describe('the @peculiar/x509 stand-in in the bundles', () => {
     expect(report.exports).toBeGreaterThan(50);
   });
 
+  it('loads the library when the provider is read for anything but set', () => {
+    const report = runBundled(`
+      const { webcrypto } = require('node:crypto');
+      const x509 = require('@peculiar/x509');
+      const provider = x509.cryptoProvider;
+      const afterRead = typeof Reflect.getMetadata;
+      provider.set(webcrypto);
+      const afterSet = typeof Reflect.getMetadata;
+      const got = provider.get();
+      process.stdout.write(JSON.stringify({
+        afterRead,
+        afterSet,
+        afterGet: typeof Reflect.getMetadata,
+        gotWebcrypto: got === webcrypto,
+      }));
+    `);
+    expect(report).toEqual({
+      afterRead: 'undefined',
+      afterSet: 'undefined',
+      afterGet: 'function',
+      gotWebcrypto: true,
+    });
+  });
+
   it('gives acme-client a working library: a CSR made through it verifies', () => {
     const report = runBundled(`
       const { generateKeyPairSync } = require('node:crypto');
